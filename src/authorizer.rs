@@ -1,0 +1,444 @@
+//! [`Authorizer`]: a verified, indexed bundle and every question one can ask it.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::bundle::{self, BundleError, BundleHeader, BundleKeys, LoadOptions};
+use crate::engine::{Decision, Engine, Reason, Request, Resource, TraceStep, Tracer};
+use crate::model::{Policy, PolicyData, RoleScope, Target};
+use crate::token::{self, TokenError, VerifiedToken, VerifyOptions};
+
+/// Where a policy came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    /// A bundle whose signature verified against a trusted key.
+    SignedBundle,
+    /// Compiled from a policy source in this process; for previews and tests only.
+    UnsignedPreview,
+}
+
+/// Decides requests against one organization's policy.
+#[derive(Debug)]
+pub struct Authorizer {
+    policy: Policy,
+    version: u64,
+    header: Option<BundleHeader>,
+}
+
+/// A decision together with the trace of the rules considered.
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    /// The decision.
+    pub decision: Decision,
+    /// The checks and rules considered, in order.
+    pub trace: Vec<TraceStep>,
+}
+
+/// A role a principal holds where it was asked about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HeldRole {
+    /// Role id.
+    pub role: Arc<str>,
+    /// `org` or `env`.
+    pub scope: &'static str,
+    /// `direct`, `group:<id>` or `default`.
+    pub via: String,
+    /// The binding's rule id.
+    pub binding: Arc<str>,
+    /// Whether a condition restricts the binding to some resources.
+    pub conditional: bool,
+}
+
+/// A rule that limits or extends the principal's permissions on some resources.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Restriction {
+    /// Rule id.
+    pub rule: Arc<str>,
+    /// `allow`, `deny` or `conditional_grant`.
+    pub effect: &'static str,
+    /// Permissions concerned.
+    pub permissions: Vec<String>,
+    /// Human description of which resources.
+    pub applies_to: String,
+}
+
+/// What a principal may do in one place: the answer to `/me` and to UI gating.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EffectivePermissions {
+    /// Organization.
+    pub org: String,
+    /// Environment, or `None` for org level.
+    pub env: Option<String>,
+    /// Principal id (user id or service id).
+    pub principal: String,
+    /// Roles held here.
+    pub roles: Vec<HeldRole>,
+    /// Permissions granted here on every resource, after ceilings, denies and token scope.
+    pub permissions: Vec<String>,
+    /// Rules that restrict or extend them on selected resources.
+    pub restrictions: Vec<Restriction>,
+    /// Bundle version.
+    pub bundle_version: u64,
+}
+
+/// Assign or remove a role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DelegationAction {
+    /// Give the role.
+    Assign,
+    /// Take it away.
+    Remove,
+}
+
+impl Authorizer {
+    /// Verifies and loads a signed bundle.
+    pub fn from_bundle(
+        bytes: &[u8],
+        keys: &BundleKeys,
+        options: LoadOptions,
+    ) -> Result<Self, BundleError> {
+        let (header, policy) = bundle::load(bytes, keys, options)?;
+        Ok(Authorizer {
+            policy,
+            version: header.version,
+            header: Some(header),
+        })
+    }
+
+    /// An unsigned authorizer over a policy compiled in this process (playground, policy
+    /// tests). It can never be created from bundle bytes.
+    pub fn preview(data: PolicyData, version: u64) -> Result<Self, crate::model::ModelError> {
+        Ok(Authorizer {
+            policy: Policy::new(data)?,
+            version,
+            header: None,
+        })
+    }
+
+    /// Where the policy came from.
+    pub fn provenance(&self) -> Provenance {
+        if self.header.is_some() {
+            Provenance::SignedBundle
+        } else {
+            Provenance::UnsignedPreview
+        }
+    }
+
+    /// The bundle header, for signed bundles.
+    pub fn header(&self) -> Option<&BundleHeader> {
+        self.header.as_ref()
+    }
+
+    /// The bundle version.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The indexed policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn engine(&self) -> Engine<'_> {
+        Engine {
+            policy: &self.policy,
+            version: self.version,
+        }
+    }
+
+    /// Verifies a token against the bundle's issuers.
+    pub fn verify_token(
+        &self,
+        token: &str,
+        options: &VerifyOptions<'_>,
+    ) -> Result<VerifiedToken, TokenError> {
+        token::verify(token, &self.policy, options)
+    }
+
+    /// Decides one request for a verified token.
+    pub fn check(&self, token: &VerifiedToken, request: &Request, now: i64) -> Decision {
+        self.engine().check(token, request, now, &mut Tracer::off())
+    }
+
+    /// Decides many requests for one verified token.
+    pub fn check_many(
+        &self,
+        token: &VerifiedToken,
+        requests: &[Request],
+        now: i64,
+    ) -> Vec<Decision> {
+        let engine = self.engine();
+        requests
+            .iter()
+            .map(|r| engine.check(token, r, now, &mut Tracer::off()))
+            .collect()
+    }
+
+    /// Verifies and decides in one step; a bad token is a decision (`invalid_token`).
+    pub fn authorize(
+        &self,
+        token: &str,
+        request: &Request,
+        options: &VerifyOptions<'_>,
+    ) -> Decision {
+        match self.verify_token(token, options) {
+            Ok(t) => self.check(&t, request, options.now),
+            Err(e) => Decision::invalid_token(self.version, e.code()),
+        }
+    }
+
+    /// Decides and reports every check and rule considered.
+    pub fn explain(&self, token: &VerifiedToken, request: &Request, now: i64) -> Explanation {
+        let mut trace = Vec::new();
+        let decision = self
+            .engine()
+            .check(token, request, now, &mut Tracer::recording(&mut trace));
+        Explanation { decision, trace }
+    }
+
+    /// The principal's effective permissions in `env` (org level when `None`).
+    ///
+    /// `Err` carries the deny decision when the token may not act there at all.
+    pub fn permissions(
+        &self,
+        token: &VerifiedToken,
+        env: Option<&str>,
+        now: i64,
+    ) -> Result<EffectivePermissions, Decision> {
+        let engine = self.engine();
+        let probe = Resource {
+            resource_type: String::new(),
+            env: env.map(str::to_owned),
+            ..Resource::default()
+        };
+        let (m, env_index) = engine.admit(token, &probe, now, &mut Tracer::off())?;
+        let policy = &self.policy;
+        let member = policy
+            .member(m)
+            .ok_or_else(|| engine.decision(Reason::NotAMember, None, None))?;
+        let mut roles = Vec::new();
+        let mut restrictions = Vec::new();
+        let table = policy.permissions();
+        for b in policy.bindings_of(m) {
+            let Some(binding) = policy.binding(b) else {
+                continue;
+            };
+            let Some(role) = policy.role(binding.role) else {
+                continue;
+            };
+            let here = match (role.scope, env_index, binding.env) {
+                (RoleScope::Org, _, _) => true,
+                (RoleScope::Env, Some(e), Some(sel)) => sel.covers(e),
+                _ => false,
+            };
+            if !here || !binding.window.contains(now) {
+                continue;
+            }
+            let via = match binding.target {
+                Target::Member(_) => "direct".to_owned(),
+                Target::Group(g) => {
+                    format!("group:{}", policy.group(g).map_or("?", |g| g.id.as_str()))
+                }
+                Target::Everyone => "default".to_owned(),
+            };
+            roles.push(HeldRole {
+                role: role.id.clone(),
+                scope: if role.scope == RoleScope::Org {
+                    "org"
+                } else {
+                    "env"
+                },
+                via,
+                binding: binding.id.clone(),
+                conditional: binding.condition.is_some(),
+            });
+            if binding.condition.is_some() {
+                restrictions.push(Restriction {
+                    rule: binding.id.clone(),
+                    effect: "conditional_grant",
+                    permissions: table.names_of(&role.permissions),
+                    applies_to: "resources meeting the binding's condition".into(),
+                });
+            }
+        }
+        for o in policy.overrides_of(m) {
+            let Some(rule) = policy.override_rule(o) else {
+                continue;
+            };
+            let here = match (rule.env, env_index) {
+                (None, _) => true,
+                (Some(sel), Some(e)) => sel.covers(e),
+                (Some(_), None) => false,
+            };
+            if !here || !rule.window.contains(now) {
+                continue;
+            }
+            let sel = &rule.resource;
+            let mut applies = Vec::new();
+            if let Some(t) = &sel.resource_type {
+                applies.push(format!("type `{t}`"));
+            }
+            if let Some(g) = &sel.id_glob {
+                applies.push(format!("id `{g}`"));
+            }
+            for (k, v) in &sel.attrs {
+                applies.push(format!(
+                    "{k} = {}",
+                    serde_json::to_string(v).unwrap_or_default()
+                ));
+            }
+            if rule.condition.is_some() {
+                applies.push("the rule's condition".into());
+            }
+            restrictions.push(Restriction {
+                rule: rule.id.clone(),
+                effect: match rule.effect {
+                    crate::model::Effect::Allow => "allow",
+                    crate::model::Effect::Deny => "deny",
+                },
+                permissions: table.names_of(&rule.permissions),
+                applies_to: if applies.is_empty() {
+                    "every resource".into()
+                } else {
+                    applies.join(", ")
+                },
+            });
+        }
+        let mut permissions = Vec::new();
+        for name in table.names() {
+            let request = Request {
+                action: name.clone(),
+                resource: Resource {
+                    resource_type: name.split(':').next().unwrap_or_default().to_owned(),
+                    env: env.map(str::to_owned),
+                    ..Resource::default()
+                },
+                ..Request::default()
+            };
+            if self.unconditionally_allowed(&engine, token, m, &request, now) {
+                permissions.push(name.clone());
+            }
+        }
+        Ok(EffectivePermissions {
+            org: policy.org().to_owned(),
+            env: env.map(str::to_owned),
+            principal: member.id.clone(),
+            roles,
+            permissions,
+            restrictions,
+            bundle_version: self.version,
+        })
+    }
+
+    /// Whether `request` is allowed on every resource of its type: the probe (no id, no
+    /// attributes) is allowed by a rule with no condition, id pattern or attribute filter.
+    fn unconditionally_allowed(
+        &self,
+        engine: &Engine<'_>,
+        token: &VerifiedToken,
+        m: u32,
+        request: &Request,
+        now: i64,
+    ) -> bool {
+        let policy = &self.policy;
+        let decision = engine.check(token, request, now, &mut Tracer::off());
+        let Some(rule) = decision.rule.as_ref().filter(|_| decision.allowed) else {
+            return false;
+        };
+        policy
+            .bindings_of(m)
+            .filter_map(|b| policy.binding(b))
+            .any(|b| &b.id == rule && b.condition.is_none())
+            || policy
+                .overrides_of(m)
+                .filter_map(|o| policy.override_rule(o))
+                .any(|o| {
+                    &o.id == rule
+                        && o.condition.is_none()
+                        && o.resource.id_glob.is_none()
+                        && o.resource.attrs.is_empty()
+                })
+    }
+
+    /// May the token's principal assign (or remove) `role` for user `user`, in `env` for env
+    /// roles? Assigning needs the role in the actor's assignable set and every role the user
+    /// holds now in it too.
+    pub fn delegation(
+        &self,
+        token: &VerifiedToken,
+        action: DelegationAction,
+        role: &str,
+        user: &str,
+        env: Option<&str>,
+        now: i64,
+    ) -> Decision {
+        let engine = self.engine();
+        let place = Resource {
+            resource_type: "role_assignment".into(),
+            env: env.map(str::to_owned),
+            ..Resource::default()
+        };
+        let (actor, env_index) = match engine.admit(token, &place, now, &mut Tracer::off()) {
+            Ok(v) => v,
+            Err(d) => return d,
+        };
+        self.delegation_for(actor, env_index, action, role, user, now)
+    }
+
+    /// The delegation rule for a member already admitted (the CLI acting on a source file).
+    pub fn delegation_for(
+        &self,
+        actor: u32,
+        env_index: Option<u32>,
+        _action: DelegationAction,
+        role: &str,
+        user: &str,
+        now: i64,
+    ) -> Decision {
+        let engine = self.engine();
+        let policy = &self.policy;
+        let Some(role_index) = policy.role_index(role) else {
+            return engine.decision(Reason::NoMatchingGrant, None, Some("unknown_role"));
+        };
+        let mut assignable: Vec<(u32, Arc<str>)> = Vec::new();
+        for b in policy.bindings_of(actor) {
+            let Some(binding) = policy.binding(b) else {
+                continue;
+            };
+            let Some(held) = policy.role(binding.role) else {
+                continue;
+            };
+            let here = match (held.scope, env_index, binding.env) {
+                (RoleScope::Org, _, _) => true,
+                (RoleScope::Env, Some(e), Some(sel)) => sel.covers(e),
+                _ => false,
+            };
+            if here && binding.window.contains(now) && binding.condition.is_none() {
+                assignable.extend(held.can_assign.iter().map(|r| (*r, binding.id.clone())));
+            }
+        }
+        let Some((_, rule)) = assignable.iter().find(|(r, _)| *r == role_index) else {
+            return engine.decision(Reason::NoMatchingGrant, None, Some("role_not_assignable"));
+        };
+        if let Some(target) = policy.user_index(user) {
+            for &b in policy.direct_bindings_of(target) {
+                let Some(binding) = policy.binding(b) else {
+                    continue;
+                };
+                if binding.window.contains(now)
+                    && !assignable.iter().any(|(r, _)| *r == binding.role)
+                {
+                    return engine.decision(
+                        Reason::NoMatchingGrant,
+                        Some(binding.id.clone()),
+                        Some("target_holds_unassignable_role"),
+                    );
+                }
+            }
+        }
+        engine.decision(Reason::Allowed, Some(rule.clone()), None)
+    }
+}

@@ -1,0 +1,630 @@
+//! Decisions (DESIGN §3): one verified token, one action on one resource, one answer.
+//!
+//! The checks run in the contract's order and the first that applies decides:
+//! `invalid_token`, `revoked`, `cross_tenant`, `cross_environment`, `env_token_required`,
+//! `not_a_member`, `explicit_deny`, `outside_token_scope`, `allowed`, `no_matching_grant`.
+//! The engine reads only the indexed [`Policy`] and its arguments; it never fails — a request
+//! it cannot make sense of is denied.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::condition::{self, Condition, Scope};
+use crate::model::{glob_match, Effect, Policy, ResourceSelector, RoleScope};
+use crate::permission::{PermSet, PermissionIndex};
+use crate::token::{TokenKind, VerifiedToken};
+use crate::value::Attrs;
+
+/// The one reason a decision gives, in order of precedence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The token is malformed, badly signed, of the wrong kind, expired or otherwise invalid.
+    InvalidToken,
+    /// The token id or subject is revoked, or the member is disabled.
+    Revoked,
+    /// The resource belongs to another organization than the token.
+    CrossTenant,
+    /// An EnvAuth token used outside its one environment.
+    CrossEnvironment,
+    /// An OrgAuth token used on a resource that lives in an environment.
+    EnvTokenRequired,
+    /// The subject is not a member (or service) of the organization.
+    NotAMember,
+    /// A deny override matched.
+    ExplicitDeny,
+    /// The policy allows it, but the token's `scope` does not cover it.
+    OutsideTokenScope,
+    /// A grant matched.
+    Allowed,
+    /// Nothing granted it.
+    NoMatchingGrant,
+}
+
+impl Reason {
+    /// All reasons, in precedence order.
+    pub const ALL: [Reason; 10] = [
+        Reason::InvalidToken,
+        Reason::Revoked,
+        Reason::CrossTenant,
+        Reason::CrossEnvironment,
+        Reason::EnvTokenRequired,
+        Reason::NotAMember,
+        Reason::ExplicitDeny,
+        Reason::OutsideTokenScope,
+        Reason::Allowed,
+        Reason::NoMatchingGrant,
+    ];
+
+    /// The stable code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::InvalidToken => "invalid_token",
+            Reason::Revoked => "revoked",
+            Reason::CrossTenant => "cross_tenant",
+            Reason::CrossEnvironment => "cross_environment",
+            Reason::EnvTokenRequired => "env_token_required",
+            Reason::NotAMember => "not_a_member",
+            Reason::ExplicitDeny => "explicit_deny",
+            Reason::OutsideTokenScope => "outside_token_scope",
+            Reason::Allowed => "allowed",
+            Reason::NoMatchingGrant => "no_matching_grant",
+        }
+    }
+
+    /// Parses a code.
+    pub fn parse(code: &str) -> Option<Self> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == code)
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The resource acted on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resource {
+    /// Resource type, such as `workflow`.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// Resource id, if the action targets one resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Organization, when the caller knows it; the policy's organization otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Environment the resource lives in; `None` for org-level resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// Resource attributes, readable by conditions and selectors.
+    #[serde(default, skip_serializing_if = "Attrs::is_empty")]
+    pub attrs: Attrs,
+}
+
+/// Request context beyond the resource.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// HTTP method, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Client address, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+/// An action on a resource.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// The permission asked for, `type:verb`.
+    pub action: String,
+    /// The resource.
+    pub resource: Resource,
+    /// Context.
+    #[serde(default)]
+    pub context: Context,
+}
+
+/// An answer: allow or deny, the reason, the deciding rule and the bundle version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Whether the request is allowed.
+    pub allowed: bool,
+    /// Why.
+    pub reason: Reason,
+    /// The id of the deciding rule (binding, override or revocation), where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<Arc<str>>,
+    /// Version of the bundle that decided.
+    pub bundle_version: u64,
+    /// A stable code refining the reason (a token error, `undeclared_permission`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'static str>,
+}
+
+impl Decision {
+    /// A denial for a token that could not be verified.
+    pub fn invalid_token(bundle_version: u64, detail: &'static str) -> Self {
+        Decision {
+            allowed: false,
+            reason: Reason::InvalidToken,
+            rule: None,
+            bundle_version,
+            detail: Some(detail),
+        }
+    }
+}
+
+/// One step of an explanation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TraceStep {
+    /// The check: `token`, `revocation`, `tenant`, `environment`, `membership`, `deny`,
+    /// `grant`, `ceiling`, `scope`.
+    pub check: &'static str,
+    /// The rule considered, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<Arc<str>>,
+    /// `pass`, `fail`, `match`, `skip` or `capped`.
+    pub outcome: &'static str,
+    /// What was seen.
+    pub note: String,
+}
+
+/// Collects trace steps when explaining; does nothing otherwise.
+pub(crate) struct Tracer<'t>(Option<&'t mut Vec<TraceStep>>);
+
+impl Tracer<'_> {
+    #[inline]
+    fn on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    fn step(
+        &mut self,
+        check: &'static str,
+        rule: Option<&Arc<str>>,
+        outcome: &'static str,
+        note: impl FnOnce() -> String,
+    ) {
+        if let Some(steps) = self.0.as_deref_mut() {
+            steps.push(TraceStep {
+                check,
+                rule: rule.cloned(),
+                outcome,
+                note: note(),
+            });
+        }
+    }
+}
+
+/// The evaluator over one policy.
+pub(crate) struct Engine<'p> {
+    pub policy: &'p Policy,
+    pub version: u64,
+}
+
+/// The outcome of looking for a grant.
+enum Grant {
+    None,
+    Allowed(Arc<str>),
+    Capped(Arc<str>),
+}
+
+const NO_ATTRS: &Attrs = &Attrs::new();
+
+impl<'p> Engine<'p> {
+    fn decide(
+        &self,
+        reason: Reason,
+        rule: Option<Arc<str>>,
+        detail: Option<&'static str>,
+    ) -> Decision {
+        Decision {
+            allowed: reason == Reason::Allowed,
+            reason,
+            rule,
+            bundle_version: self.version,
+            detail,
+        }
+    }
+
+    /// Resolves the token's member: users by `sub`, services by `client_id`.
+    pub fn member_of(&self, token: &VerifiedToken) -> Option<u32> {
+        match token.kind() {
+            TokenKind::Service => token.client_id().and_then(|c| self.policy.service_index(c)),
+            _ => self.policy.user_index(token.sub()),
+        }
+    }
+
+    /// Steps 1–6: everything before grants. `Err` is the decision; `Ok` the member index.
+    fn gate(
+        &self,
+        token: &VerifiedToken,
+        resource: &Resource,
+        now: i64,
+        trace: &mut Tracer<'_>,
+    ) -> Result<(u32, Option<u32>), Decision> {
+        if let Err(e) = token.check_time(now) {
+            trace.step("token", None, "fail", || e.to_string());
+            return Err(self.decide(Reason::InvalidToken, None, Some(e.code())));
+        }
+        trace.step("token", None, "pass", || {
+            format!("{} token of `{}`", token.kind().as_str(), token.sub())
+        });
+        let member = self.member_of(token);
+        let policy = self.policy;
+        if policy.is_token_revoked(token.jti()) {
+            trace.step("revocation", None, "fail", || {
+                format!("token id `{}` is revoked", token.jti())
+            });
+            return Err(self.decide(Reason::Revoked, None, Some("token_revoked")));
+        }
+        if policy
+            .subject_revoked_before(token.sub())
+            .is_some_and(|t| token.iat() < t)
+        {
+            trace.step("revocation", None, "fail", || {
+                format!(
+                    "tokens of `{}` issued before the cut-off are revoked",
+                    token.sub()
+                )
+            });
+            return Err(self.decide(Reason::Revoked, None, Some("subject_revoked")));
+        }
+        if member
+            .and_then(|m| policy.member(m))
+            .is_some_and(|m| m.disabled)
+        {
+            trace.step("revocation", None, "fail", || {
+                format!("member `{}` is disabled", token.sub())
+            });
+            return Err(self.decide(Reason::Revoked, None, Some("member_disabled")));
+        }
+        trace.step("revocation", None, "pass", String::new);
+        let env = match &resource.env {
+            None => None,
+            Some(e) => match policy.env_index(e) {
+                Some(i) => Some(Some(i)),
+                None => Some(None),
+            },
+        };
+        let other_org = token.org() != policy.org()
+            || resource.org.as_deref().is_some_and(|o| o != token.org())
+            || env == Some(None);
+        if other_org {
+            trace.step("tenant", None, "fail", || {
+                format!("token of org `{}`; resource outside it", token.org())
+            });
+            return Err(self.decide(Reason::CrossTenant, None, None));
+        }
+        trace.step("tenant", None, "pass", || format!("org `{}`", token.org()));
+        let env = env.flatten();
+        match token.kind() {
+            TokenKind::EnvAuth if token.env() != resource.env.as_deref() => {
+                trace.step("environment", None, "fail", || {
+                    format!(
+                        "token bound to `{}`, resource in {}",
+                        token.env().unwrap_or_default(),
+                        resource
+                            .env
+                            .as_deref()
+                            .map_or("the org itself".into(), |e| format!("`{e}`"))
+                    )
+                });
+                return Err(self.decide(Reason::CrossEnvironment, None, None));
+            }
+            TokenKind::OrgAuth if resource.env.is_some() => {
+                trace.step("environment", None, "fail", || {
+                    "an OrgAuth token acts on org-level resources only".into()
+                });
+                return Err(self.decide(Reason::EnvTokenRequired, None, None));
+            }
+            _ => trace.step("environment", None, "pass", String::new),
+        }
+        let Some(member) = member else {
+            trace.step("membership", None, "fail", || {
+                format!("`{}` is not a member of `{}`", token.sub(), token.org())
+            });
+            return Err(self.decide(Reason::NotAMember, None, None));
+        };
+        trace.step("membership", None, "pass", String::new);
+        Ok((member, env))
+    }
+
+    /// Decides one request.
+    pub fn check(
+        &self,
+        token: &VerifiedToken,
+        request: &Request,
+        now: i64,
+        trace: &mut Tracer<'_>,
+    ) -> Decision {
+        let resource = &request.resource;
+        let (m, env) = match self.gate(token, resource, now, trace) {
+            Ok(v) => v,
+            Err(d) => return d,
+        };
+        let Some(member) = self.policy.member(m) else {
+            return self.decide(Reason::NotAMember, None, None);
+        };
+        let Some(p) = self.policy.permissions().index(&request.action) else {
+            trace.step("grant", None, "fail", || {
+                format!("`{}` is not a declared permission", request.action)
+            });
+            return self.decide(Reason::NoMatchingGrant, None, Some("undeclared_permission"));
+        };
+        let env_attrs = env
+            .and_then(|e| self.policy.env(e))
+            .map_or(NO_ATTRS, |e| &e.attrs);
+        let scope = Scope {
+            principal_id: &member.id,
+            principal: &member.attrs,
+            resource_type: &resource.resource_type,
+            resource_id: resource.id.as_deref(),
+            env_id: resource.env.as_deref(),
+            resource: &resource.attrs,
+            env: env_attrs,
+            method: request.context.method.as_deref(),
+            ip: request.context.ip.as_deref(),
+            now,
+        };
+        if let Some(rule) = self.deny(m, p, env, resource, &scope, trace) {
+            return self.decide(Reason::ExplicitDeny, Some(rule), None);
+        }
+        match self.grant(m, p, env, resource, &scope, now, trace) {
+            Grant::Allowed(rule) => {
+                if !token.scope_covers(&request.action) {
+                    trace.step("scope", None, "fail", || {
+                        format!("token scope does not cover `{}`", request.action)
+                    });
+                    return self.decide(Reason::OutsideTokenScope, Some(rule), None);
+                }
+                self.decide(Reason::Allowed, Some(rule), None)
+            }
+            Grant::Capped(rule) => self.decide(
+                Reason::NoMatchingGrant,
+                Some(rule),
+                Some("above_env_ceiling"),
+            ),
+            Grant::None => self.decide(Reason::NoMatchingGrant, None, None),
+        }
+    }
+
+    fn condition_holds(cond: &Option<Condition>, scope: &Scope<'_>, for_deny: bool) -> bool {
+        match cond {
+            None => true,
+            Some(c) => condition::evaluate(c, scope).unwrap_or(for_deny),
+        }
+    }
+
+    fn deny(
+        &self,
+        m: u32,
+        p: PermissionIndex,
+        env: Option<u32>,
+        resource: &Resource,
+        scope: &Scope<'_>,
+        trace: &mut Tracer<'_>,
+    ) -> Option<Arc<str>> {
+        for o in self.policy.overrides_of(m) {
+            let Some(rule) = self.policy.override_rule(o) else {
+                continue;
+            };
+            if rule.effect != Effect::Deny || !rule.permissions.contains(p) {
+                continue;
+            }
+            let applies = rule.window.contains(scope.now)
+                && override_env_covers(rule.env, env)
+                && selector_matches(&rule.resource, resource)
+                && Self::condition_holds(&rule.condition, scope, true);
+            if applies {
+                trace.step("deny", Some(&rule.id), "match", || {
+                    "deny override matches".into()
+                });
+                return Some(rule.id.clone());
+            }
+            trace.step("deny", Some(&rule.id), "skip", || {
+                "deny override does not match this request".into()
+            });
+        }
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn grant(
+        &self,
+        m: u32,
+        p: PermissionIndex,
+        env: Option<u32>,
+        resource: &Resource,
+        scope: &Scope<'_>,
+        now: i64,
+        trace: &mut Tracer<'_>,
+    ) -> Grant {
+        let policy = self.policy;
+        let mut env_grant: Option<Arc<str>> = None;
+        for b in policy.bindings_of(m) {
+            let Some(binding) = policy.binding(b) else {
+                continue;
+            };
+            let Some(role) = policy.role(binding.role) else {
+                continue;
+            };
+            if !role.permissions.contains(p) {
+                continue;
+            }
+            let in_place = match (role.scope, env, binding.env) {
+                (RoleScope::Org, _, _) => true,
+                (RoleScope::Env, Some(e), Some(sel)) => sel.covers(e),
+                _ => false,
+            };
+            if !in_place || !binding.window.contains(now) {
+                if trace.on() {
+                    let why = if in_place {
+                        "outside its time window"
+                    } else {
+                        "bound elsewhere"
+                    };
+                    trace.step("grant", Some(&binding.id), "skip", || {
+                        format!("role `{}` {why}", role.id)
+                    });
+                }
+                continue;
+            }
+            if !Self::condition_holds(&binding.condition, scope, false) {
+                trace.step("grant", Some(&binding.id), "skip", || {
+                    format!("role `{}`: condition does not hold", role.id)
+                });
+                continue;
+            }
+            if role.scope == RoleScope::Org {
+                trace.step("grant", Some(&binding.id), "match", || {
+                    format!("org role `{}`", role.id)
+                });
+                return Grant::Allowed(binding.id.clone());
+            }
+            trace.step("grant", Some(&binding.id), "match", || {
+                format!("env role `{}`", role.id)
+            });
+            if env_grant.is_none() {
+                env_grant = Some(binding.id.clone());
+            }
+        }
+        if env_grant.is_none() {
+            env_grant = self.allow_override(m, p, env, resource, scope, trace);
+        }
+        let Some(rule) = env_grant else {
+            trace.step("grant", None, "fail", || {
+                "no binding or allow override grants it".into()
+            });
+            return Grant::None;
+        };
+        if env.is_none() {
+            return Grant::Allowed(rule);
+        }
+        match self.ceiling(m, now) {
+            Some(ceiling) if !ceiling.contains(p) => {
+                trace.step("ceiling", Some(&rule), "capped", || {
+                    "above the org role's environment ceiling".into()
+                });
+                Grant::Capped(rule)
+            }
+            _ => Grant::Allowed(rule),
+        }
+    }
+
+    fn allow_override(
+        &self,
+        m: u32,
+        p: PermissionIndex,
+        env: Option<u32>,
+        resource: &Resource,
+        scope: &Scope<'_>,
+        trace: &mut Tracer<'_>,
+    ) -> Option<Arc<str>> {
+        for o in self.policy.overrides_of(m) {
+            let Some(rule) = self.policy.override_rule(o) else {
+                continue;
+            };
+            if rule.effect != Effect::Allow || !rule.permissions.contains(p) {
+                continue;
+            }
+            if rule.window.contains(scope.now)
+                && override_env_covers(rule.env, env)
+                && selector_matches(&rule.resource, resource)
+                && Self::condition_holds(&rule.condition, scope, false)
+            {
+                trace.step("grant", Some(&rule.id), "match", || "allow override".into());
+                return Some(rule.id.clone());
+            }
+            trace.step("grant", Some(&rule.id), "skip", || {
+                "allow override does not match this request".into()
+            });
+        }
+        None
+    }
+
+    /// The env ceiling of member `m`: the union of the ceilings its active org roles declare,
+    /// or `None` when none declares one. Conditions do not lift a ceiling.
+    pub fn ceiling(&self, m: u32, now: i64) -> Option<PermSet> {
+        let mut ceiling: Option<PermSet> = None;
+        for b in self.policy.bindings_of(m) {
+            let Some(binding) = self.policy.binding(b) else {
+                continue;
+            };
+            let Some(role) = self.policy.role(binding.role) else {
+                continue;
+            };
+            if let (RoleScope::Org, Some(c), true) =
+                (role.scope, &role.env_ceiling, binding.window.contains(now))
+            {
+                ceiling.get_or_insert_with(PermSet::new).union_with(c);
+            }
+        }
+        ceiling
+    }
+}
+
+fn override_env_covers(selector: Option<crate::model::EnvSelector>, env: Option<u32>) -> bool {
+    match (selector, env) {
+        (None, _) => true,
+        (Some(sel), Some(e)) => sel.covers(e),
+        (Some(_), None) => false,
+    }
+}
+
+/// Whether a resource selector matches a resource.
+pub fn selector_matches(selector: &ResourceSelector, resource: &Resource) -> bool {
+    selector
+        .resource_type
+        .as_deref()
+        .is_none_or(|t| t == resource.resource_type)
+        && selector
+            .id_glob
+            .as_deref()
+            .is_none_or(|g| resource.id.as_deref().is_some_and(|id| glob_match(g, id)))
+        && selector
+            .attrs
+            .iter()
+            .all(|(k, v)| resource.attrs.get(k) == Some(v))
+}
+
+impl<'p> Engine<'p> {
+    /// The gate alone, for callers that act on the principal rather than a permission.
+    pub(crate) fn admit(
+        &self,
+        token: &VerifiedToken,
+        resource: &Resource,
+        now: i64,
+        trace: &mut Tracer<'_>,
+    ) -> Result<(u32, Option<u32>), Decision> {
+        self.gate(token, resource, now, trace)
+    }
+
+    pub(crate) fn decision(
+        &self,
+        reason: Reason,
+        rule: Option<Arc<str>>,
+        detail: Option<&'static str>,
+    ) -> Decision {
+        self.decide(reason, rule, detail)
+    }
+}
+
+impl<'t> Tracer<'t> {
+    /// A tracer that records into `steps`.
+    pub(crate) fn recording(steps: &'t mut Vec<TraceStep>) -> Self {
+        Tracer(Some(steps))
+    }
+
+    /// A tracer that records nothing.
+    pub(crate) fn off() -> Self {
+        Tracer(None)
+    }
+}

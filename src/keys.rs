@@ -1,0 +1,414 @@
+//! Verification keys: JSON Web Keys for token issuers, checked once and prepared once.
+//!
+//! Key material is validated before it ever reaches the signature library: an Ed25519 key is
+//! 32 bytes, not of small order; a P-256 key is a point on the curve; an RSA modulus has
+//! 2048 to 4096 bits and a sane public exponent. Each key pins exactly one algorithm.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::{Deserialize, Serialize};
+
+/// A token signature algorithm Portcullis accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Alg {
+    /// Ed25519 (RFC 8037).
+    EdDSA,
+    /// ECDSA P-256 with SHA-256, raw `r‖s` signatures.
+    ES256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+}
+
+impl Alg {
+    /// The JOSE name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::EdDSA => "EdDSA",
+            Alg::ES256 => "ES256",
+            Alg::RS256 => "RS256",
+        }
+    }
+
+    /// Parses a JOSE name; names are case-sensitive.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "EdDSA" => Alg::EdDSA,
+            "ES256" => Alg::ES256,
+            "RS256" => Alg::RS256,
+            _ => return None,
+        })
+    }
+
+    fn jsonwebtoken(self) -> Algorithm {
+        match self {
+            Alg::EdDSA => Algorithm::EdDSA,
+            Alg::ES256 => Algorithm::ES256,
+            Alg::RS256 => Algorithm::RS256,
+        }
+    }
+}
+
+/// Public key material of one of the accepted kinds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyMaterial {
+    /// An Ed25519 public key.
+    Ed25519([u8; 32]),
+    /// An uncompressed P-256 point.
+    P256 {
+        /// Affine x coordinate, big-endian.
+        x: [u8; 32],
+        /// Affine y coordinate, big-endian.
+        y: [u8; 32],
+    },
+    /// An RSA public key.
+    Rsa {
+        /// Modulus, big-endian, no leading zero.
+        n: Vec<u8>,
+        /// Public exponent, big-endian, no leading zero.
+        e: Vec<u8>,
+    },
+}
+
+/// A verification key with its id and pinned algorithm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedKey {
+    /// Key id, matched against the token header's `kid`.
+    pub kid: String,
+    /// The only algorithm this key verifies.
+    pub alg: Alg,
+    /// The public key.
+    pub material: KeyMaterial,
+}
+
+/// Why a key was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyError {
+    /// The JWK is not valid JSON of the expected shape.
+    Malformed(String),
+    /// The key type or curve is not accepted.
+    UnsupportedKeyType(String),
+    /// The `alg` is not accepted or does not fit the key type.
+    AlgorithmMismatch {
+        /// The key id.
+        kid: String,
+    },
+    /// The key material is unusable (wrong length, not on the curve, too short a modulus).
+    InvalidMaterial {
+        /// The key id.
+        kid: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A private key was supplied where only public keys belong.
+    PrivateKey {
+        /// The key id.
+        kid: String,
+    },
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::Malformed(m) => write!(f, "malformed key: {m}"),
+            KeyError::UnsupportedKeyType(t) => {
+                write!(
+                    f,
+                    "unsupported key type `{t}`; expected OKP Ed25519, EC P-256 or RSA"
+                )
+            }
+            KeyError::AlgorithmMismatch { kid } => {
+                write!(
+                    f,
+                    "key `{kid}`: `alg` must be EdDSA for OKP, ES256 for EC P-256, RS256 for RSA"
+                )
+            }
+            KeyError::InvalidMaterial { kid, why } => write!(f, "key `{kid}`: {why}"),
+            KeyError::PrivateKey { kid } => {
+                write!(
+                    f,
+                    "key `{kid}` holds private material (`d`); publish public keys only"
+                )
+            }
+        }
+    }
+}
+
+/// A JSON Web Key as it appears in a JWKS.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    /// Key type: `OKP`, `EC` or `RSA`.
+    pub kty: String,
+    /// Key id.
+    pub kid: String,
+    /// Pinned algorithm.
+    pub alg: String,
+    /// Curve, for OKP and EC keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// Public key (OKP) or x coordinate (EC), base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// y coordinate (EC), base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// Modulus (RSA), base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// Exponent (RSA), base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// Private part; refused in trusted key sets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d: Option<String>,
+    /// Intended use; must be `sig` when present.
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub use_: Option<String>,
+}
+
+fn b64_field(kid: &str, v: &Option<String>, why: &'static str) -> Result<Vec<u8>, KeyError> {
+    let text = v.as_deref().ok_or(KeyError::InvalidMaterial {
+        kid: kid.to_owned(),
+        why,
+    })?;
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| KeyError::InvalidMaterial {
+            kid: kid.to_owned(),
+            why: "component is not base64url",
+        })
+}
+
+fn fixed32(kid: &str, bytes: Vec<u8>, why: &'static str) -> Result<[u8; 32], KeyError> {
+    bytes.try_into().map_err(|_| KeyError::InvalidMaterial {
+        kid: kid.to_owned(),
+        why,
+    })
+}
+
+impl TrustedKey {
+    /// Validates a public JWK and pins its algorithm.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        let kid = jwk.kid.clone();
+        if kid.is_empty() || kid.len() > 128 {
+            return Err(KeyError::Malformed(
+                "`kid` must be 1 to 128 characters".into(),
+            ));
+        }
+        if jwk.d.is_some() {
+            return Err(KeyError::PrivateKey { kid });
+        }
+        if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
+            return Err(KeyError::Malformed(format!(
+                "key `{kid}`: `use` must be `sig`"
+            )));
+        }
+        let alg = Alg::parse(&jwk.alg).ok_or(KeyError::AlgorithmMismatch { kid: kid.clone() })?;
+        let material = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+            ("OKP", Some("Ed25519")) => {
+                let x = b64_field(&kid, &jwk.x, "`x` is missing")?;
+                KeyMaterial::Ed25519(fixed32(&kid, x, "an Ed25519 key is 32 bytes")?)
+            }
+            ("EC", Some("P-256")) => KeyMaterial::P256 {
+                x: fixed32(
+                    &kid,
+                    b64_field(&kid, &jwk.x, "`x` is missing")?,
+                    "a P-256 coordinate is 32 bytes",
+                )?,
+                y: fixed32(
+                    &kid,
+                    b64_field(&kid, &jwk.y, "`y` is missing")?,
+                    "a P-256 coordinate is 32 bytes",
+                )?,
+            },
+            ("RSA", _) => KeyMaterial::Rsa {
+                n: b64_field(&kid, &jwk.n, "`n` is missing")?,
+                e: b64_field(&kid, &jwk.e, "`e` is missing")?,
+            },
+            (kty, crv) => {
+                return Err(KeyError::UnsupportedKeyType(match crv {
+                    Some(c) => format!("{kty} {c}"),
+                    None => kty.to_owned(),
+                }))
+            }
+        };
+        let key = TrustedKey { kid, alg, material };
+        key.verifier()?;
+        Ok(key)
+    }
+
+    /// The public JWK of this key.
+    pub fn to_jwk(&self) -> Jwk {
+        let b64 = |b: &[u8]| Some(URL_SAFE_NO_PAD.encode(b));
+        let mut jwk = Jwk {
+            kid: self.kid.clone(),
+            alg: self.alg.as_str().to_owned(),
+            use_: Some("sig".into()),
+            ..Jwk::default()
+        };
+        match &self.material {
+            KeyMaterial::Ed25519(x) => {
+                jwk.kty = "OKP".into();
+                jwk.crv = Some("Ed25519".into());
+                jwk.x = b64(x);
+            }
+            KeyMaterial::P256 { x, y } => {
+                jwk.kty = "EC".into();
+                jwk.crv = Some("P-256".into());
+                jwk.x = b64(x);
+                jwk.y = b64(y);
+            }
+            KeyMaterial::Rsa { n, e } => {
+                jwk.kty = "RSA".into();
+                jwk.n = b64(n);
+                jwk.e = b64(e);
+            }
+        }
+        jwk
+    }
+
+    /// Checks the material against its algorithm and prepares it for verification.
+    pub fn verifier(&self) -> Result<VerifierKey, KeyError> {
+        let invalid = |why| KeyError::InvalidMaterial {
+            kid: self.kid.clone(),
+            why,
+        };
+        let decoding = match (&self.material, self.alg) {
+            (KeyMaterial::Ed25519(x), Alg::EdDSA) => {
+                let key = ed25519_dalek::VerifyingKey::from_bytes(x)
+                    .map_err(|_| invalid("not a valid Ed25519 point"))?;
+                if key.is_weak() {
+                    return Err(invalid("an Ed25519 key of small order"));
+                }
+                DecodingKey::from_ed_der(x)
+            }
+            (KeyMaterial::P256 { x, y }, Alg::ES256) => {
+                let mut sec1 = Vec::with_capacity(65);
+                sec1.push(0x04);
+                sec1.extend_from_slice(x);
+                sec1.extend_from_slice(y);
+                p256::PublicKey::from_sec1_bytes(&sec1)
+                    .map_err(|_| invalid("not a point on P-256"))?;
+                DecodingKey::from_ec_der(&sec1)
+            }
+            (KeyMaterial::Rsa { n, e }, Alg::RS256) => {
+                if n.first() == Some(&0) || e.first() == Some(&0) {
+                    return Err(invalid("RSA components have leading zero bytes"));
+                }
+                if !(256..=512).contains(&n.len()) {
+                    return Err(invalid("an RSA modulus has 2048 to 4096 bits"));
+                }
+                if e.len() > 4 || e.last().is_none_or(|b| b & 1 == 0) || e.as_slice() == [1] {
+                    return Err(invalid(
+                        "the RSA exponent must be odd, above 1 and fit 32 bits",
+                    ));
+                }
+                DecodingKey::from_rsa_raw_components(n, e)
+            }
+            _ => {
+                return Err(KeyError::AlgorithmMismatch {
+                    kid: self.kid.clone(),
+                })
+            }
+        };
+        Ok(VerifierKey {
+            alg: self.alg,
+            decoding,
+        })
+    }
+}
+
+/// A key prepared for signature checks.
+#[derive(Clone)]
+pub struct VerifierKey {
+    alg: Alg,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for VerifierKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierKey")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifierKey {
+    /// The pinned algorithm.
+    pub fn alg(&self) -> Alg {
+        self.alg
+    }
+
+    /// Checks `signature` (base64url, already validated as such) over `message`.
+    pub(crate) fn verify(&self, message: &[u8], signature_b64: &str) -> bool {
+        matches!(
+            jsonwebtoken::crypto::verify(
+                signature_b64,
+                message,
+                &self.decoding,
+                self.alg.jsonwebtoken()
+            ),
+            Ok(true)
+        )
+    }
+}
+
+/// Parses a JWKS document (`{"keys": [...]}`) into trusted keys.
+pub fn parse_jwks(json: &[u8]) -> Result<Vec<TrustedKey>, KeyError> {
+    #[derive(Deserialize)]
+    struct Jwks {
+        keys: Vec<Jwk>,
+    }
+    let jwks: Jwks =
+        serde_json::from_slice(json).map_err(|e| KeyError::Malformed(e.to_string()))?;
+    jwks.keys.iter().map(TrustedKey::from_jwk).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ed_jwk(x: &[u8]) -> Jwk {
+        Jwk {
+            kty: "OKP".into(),
+            crv: Some("Ed25519".into()),
+            kid: "k1".into(),
+            alg: "EdDSA".into(),
+            x: Some(URL_SAFE_NO_PAD.encode(x)),
+            ..Jwk::default()
+        }
+    }
+
+    #[test]
+    fn short_ed25519_keys_are_refused_before_the_library_sees_them() {
+        let err = TrustedKey::from_jwk(&ed_jwk(&[7u8; 16])).unwrap_err();
+        assert!(matches!(err, KeyError::InvalidMaterial { .. }));
+    }
+
+    #[test]
+    fn small_order_keys_are_refused() {
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(TrustedKey::from_jwk(&ed_jwk(&identity)).is_err());
+    }
+
+    #[test]
+    fn algorithms_are_pinned_to_key_types() {
+        let sk = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let mut jwk = ed_jwk(sk.verifying_key().as_bytes());
+        assert!(TrustedKey::from_jwk(&jwk).is_ok());
+        jwk.alg = "ES256".into();
+        assert!(matches!(
+            TrustedKey::from_jwk(&jwk),
+            Err(KeyError::AlgorithmMismatch { .. })
+        ));
+        jwk.alg = "HS256".into();
+        assert!(TrustedKey::from_jwk(&jwk).is_err());
+        jwk.alg = "EdDSA".into();
+        jwk.d = Some("AAAA".into());
+        assert!(matches!(
+            TrustedKey::from_jwk(&jwk),
+            Err(KeyError::PrivateKey { .. })
+        ));
+    }
+}

@@ -1,0 +1,733 @@
+//! The compiled policy of one organization: plain data ([`PolicyData`]) and the immutable,
+//! indexed form the engine reads ([`Policy`]).
+//!
+//! Everything refers to everything else by index, so the binary bundle stays compact and a
+//! decision is a handful of hash and bit look-ups. [`Policy::new`] checks every index and
+//! builds the look-up tables; it is the only way to obtain a [`Policy`], whether the data came
+//! from the compiler or from a decoded bundle.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::condition::{Condition, MAX_CONDITION_DEPTH, MAX_CONDITION_NODES};
+use crate::keys::{KeyError, TrustedKey, VerifierKey};
+use crate::permission::{PermSet, PermissionTable};
+use crate::route::RouteTemplate;
+use crate::token::TokenKind;
+use crate::value::Attrs;
+
+/// Where a role's permissions apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RoleScope {
+    /// Org-wide: org-level resources and, as a baseline, every environment.
+    Org,
+    /// Only in the environment the role is bound in.
+    Env,
+}
+
+/// A role: a named set of permissions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Role {
+    /// Role id, unique in the policy.
+    pub id: Arc<str>,
+    /// Where the role applies.
+    pub scope: RoleScope,
+    /// What the role grants.
+    pub permissions: PermSet,
+    /// For org roles: the most a holder may get inside any environment from env roles,
+    /// groups, defaults and overrides. `None`: no ceiling.
+    pub env_ceiling: Option<PermSet>,
+    /// Roles (indices) that holders may assign or remove.
+    pub can_assign: Vec<u32>,
+}
+
+/// An environment (workspace) of the organization.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Environment {
+    /// Environment id; unique across the organization.
+    pub id: String,
+    /// Environment attributes, readable by conditions as `env.<name>`.
+    pub attrs: Attrs,
+}
+
+/// A group of members.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    /// Group id.
+    pub id: String,
+}
+
+/// Whether a member is a person or a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MemberKind {
+    /// A user (operator), identified by the token's `sub`.
+    User,
+    /// An OAuth2 client-credentials client, identified by the token's `client_id`.
+    Service,
+}
+
+/// A member of the organization.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    /// Member id (a user's `sub`; a service's name).
+    pub id: String,
+    /// User or service.
+    pub kind: MemberKind,
+    /// For services: the OAuth2 client id their tokens carry.
+    pub client_id: Option<String>,
+    /// Attributes, readable by conditions as `principal.<name>`.
+    pub attrs: Attrs,
+    /// Groups (indices) the member belongs to.
+    pub groups: Vec<u32>,
+    /// A disabled member's tokens are refused with `revoked`.
+    pub disabled: bool,
+}
+
+/// Who a binding or override applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// One member (index).
+    Member(u32),
+    /// Every member of a group (index).
+    Group(u32),
+    /// Every member of the organization.
+    Everyone,
+}
+
+/// Which environments a binding or override covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EnvSelector {
+    /// One environment (index).
+    One(u32),
+    /// Every environment of the organization.
+    All,
+}
+
+impl EnvSelector {
+    /// Whether the selector covers environment `env`.
+    #[inline]
+    pub fn covers(self, env: u32) -> bool {
+        match self {
+            EnvSelector::One(e) => e == env,
+            EnvSelector::All => true,
+        }
+    }
+}
+
+/// A validity window in Unix seconds: `not_before <= now < not_after`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// First valid instant.
+    pub not_before: Option<i64>,
+    /// First instant no longer valid.
+    pub not_after: Option<i64>,
+}
+
+impl Window {
+    /// Whether `now` lies in the window.
+    #[inline]
+    pub fn contains(&self, now: i64) -> bool {
+        self.not_before.is_none_or(|t| now >= t) && self.not_after.is_none_or(|t| now < t)
+    }
+}
+
+/// Grants a role to a target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    /// Rule id reported in decisions.
+    pub id: Arc<str>,
+    /// Role (index).
+    pub role: u32,
+    /// Who holds it.
+    pub target: Target,
+    /// For env roles: where. Always `None` for org roles.
+    pub env: Option<EnvSelector>,
+    /// When.
+    pub window: Window,
+    /// Restrictive condition, if any.
+    pub condition: Option<Condition>,
+}
+
+/// Allow or deny.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// Grants the permissions on the selected resources.
+    Allow,
+    /// Refuses them, whatever else grants them.
+    Deny,
+}
+
+/// Selects resources by type, id pattern and attributes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResourceSelector {
+    /// Resource type, if restricted.
+    pub resource_type: Option<String>,
+    /// Glob over the resource id (`*` matches any run of characters), if restricted.
+    pub id_glob: Option<String>,
+    /// Attributes the resource must carry with these exact values.
+    pub attrs: Attrs,
+}
+
+/// Allows or denies permissions on selected resources.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    /// Rule id reported in decisions.
+    pub id: Arc<str>,
+    /// Allow or deny.
+    pub effect: Effect,
+    /// Which permissions.
+    pub permissions: PermSet,
+    /// Who.
+    pub target: Target,
+    /// Where: `None` for anywhere (org-level resources and every environment).
+    pub env: Option<EnvSelector>,
+    /// Which resources.
+    pub resource: ResourceSelector,
+    /// When.
+    pub window: Window,
+    /// Restrictive condition, if any.
+    pub condition: Option<Condition>,
+}
+
+/// A trusted token issuer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Issuer {
+    /// The `iss` claim value.
+    pub iss: String,
+    /// The audience tokens must carry in `aud`.
+    pub audience: String,
+    /// Token kinds this issuer may mint.
+    pub kinds: Vec<TokenKind>,
+    /// Longest allowed `exp - iat`, in seconds.
+    pub max_lifetime: u64,
+    /// Clock leeway for `exp`, `nbf` and `iat`, in seconds (at most 60).
+    pub leeway: u64,
+    /// Verification keys, each with its `kid` and pinned algorithm.
+    pub keys: Vec<TrustedKey>,
+}
+
+/// Revoked tokens and subjects.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Revocations {
+    /// Revoked token ids (`jti`).
+    pub token_ids: Vec<String>,
+    /// Subjects whose tokens issued before the instant (Unix seconds) are refused.
+    pub subjects_before: Vec<(String, i64)>,
+}
+
+/// Where a route takes the environment from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvSource {
+    /// The route acts on org-level resources.
+    None,
+    /// A path parameter.
+    PathParam(String),
+    /// The first label of the host name (`{env}.api.example.com`).
+    HostLabel,
+}
+
+/// A gateway route: method and path template mapped to a permission and resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    /// Rule id of the route.
+    pub id: String,
+    /// HTTP method, upper case, or `*` for any.
+    pub method: String,
+    /// Path template such as `/v1/envs/{env}/workflows/{id}`.
+    pub path: RouteTemplate,
+    /// Permission (index) required.
+    pub permission: u32,
+    /// Resource type acted on.
+    pub resource_type: String,
+    /// Where the environment comes from.
+    pub env: EnvSource,
+    /// Path parameter holding the resource id, if any.
+    pub id_param: Option<String>,
+}
+
+/// The compiled policy of one organization, as plain data.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PolicyData {
+    /// Organization id: the bundle's scope.
+    pub org: String,
+    /// Declared permissions.
+    pub permissions: Vec<String>,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Environments.
+    pub envs: Vec<Environment>,
+    /// Groups.
+    pub groups: Vec<Group>,
+    /// Users and services.
+    pub members: Vec<Member>,
+    /// Role bindings, defaults included (targeting everyone).
+    pub bindings: Vec<Binding>,
+    /// Resource overrides.
+    pub overrides: Vec<Override>,
+    /// Trusted token issuers.
+    pub issuers: Vec<Issuer>,
+    /// Revocations.
+    pub revocations: Revocations,
+    /// Gateway routes.
+    pub routes: Vec<Route>,
+}
+
+/// Most entries of each kind one policy may hold.
+pub const MAX_ENTRIES: usize = 1_000_000;
+/// Most permissions a policy may declare.
+pub const MAX_PERMISSIONS: usize = 4096;
+
+/// Why policy data could not be indexed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelError {
+    /// A reference points past the end of its table.
+    DanglingReference {
+        /// What refers.
+        from: &'static str,
+        /// Which table.
+        to: &'static str,
+    },
+    /// Two entries of one table share an id.
+    DuplicateId {
+        /// Which table.
+        table: &'static str,
+        /// The id.
+        id: String,
+    },
+    /// A table holds more entries than allowed.
+    TooMany {
+        /// Which table.
+        table: &'static str,
+    },
+    /// A condition is deeper or larger than allowed.
+    ConditionTooLarge,
+    /// An org role bound to an environment, or an env role bound without one.
+    ScopeMismatch {
+        /// The binding id.
+        binding: String,
+    },
+    /// A verification key is unusable.
+    Key(KeyError),
+}
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelError::DanglingReference { from, to } => write!(f, "{from} refers to a missing {to}"),
+            ModelError::DuplicateId { table, id } => write!(f, "duplicate {table} id `{id}`"),
+            ModelError::TooMany { table } => write!(f, "too many {table} entries"),
+            ModelError::ConditionTooLarge => write!(
+                f,
+                "condition deeper than {MAX_CONDITION_DEPTH} or larger than {MAX_CONDITION_NODES} nodes"
+            ),
+            ModelError::ScopeMismatch { binding } => {
+                write!(f, "binding `{binding}` does not match its role's scope")
+            }
+            ModelError::Key(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Look-up tables over [`PolicyData`].
+#[derive(Debug, Default)]
+struct Index {
+    permissions: PermissionTable,
+    role_by_id: HashMap<String, u32>,
+    env_by_id: HashMap<String, u32>,
+    group_by_id: HashMap<String, u32>,
+    user_by_sub: HashMap<String, u32>,
+    service_by_client: HashMap<String, u32>,
+    member_bindings: Vec<Vec<u32>>,
+    group_bindings: Vec<Vec<u32>>,
+    everyone_bindings: Vec<u32>,
+    member_overrides: Vec<Vec<u32>>,
+    group_overrides: Vec<Vec<u32>>,
+    everyone_overrides: Vec<u32>,
+    revoked_jti: HashSet<String>,
+    revoked_before: HashMap<String, i64>,
+    keys_by_kid: HashMap<String, (u32, VerifierKey)>,
+}
+
+/// The immutable, indexed policy of one organization.
+#[derive(Debug)]
+pub struct Policy {
+    data: PolicyData,
+    index: Index,
+}
+
+fn check_len(table: &'static str, n: usize) -> Result<(), ModelError> {
+    if n > MAX_ENTRIES {
+        return Err(ModelError::TooMany { table });
+    }
+    Ok(())
+}
+
+fn check_ref(from: &'static str, to: &'static str, i: u32, len: usize) -> Result<(), ModelError> {
+    if (i as usize) < len {
+        Ok(())
+    } else {
+        Err(ModelError::DanglingReference { from, to })
+    }
+}
+
+fn unique<'a>(
+    table: &'static str,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, u32>, ModelError> {
+    let mut map = HashMap::new();
+    for (i, id) in ids.enumerate() {
+        if map.insert(id.to_owned(), i as u32).is_some() {
+            return Err(ModelError::DuplicateId {
+                table,
+                id: id.to_owned(),
+            });
+        }
+    }
+    Ok(map)
+}
+
+fn check_condition(c: &Option<Condition>) -> Result<(), ModelError> {
+    match c {
+        Some(c) if c.depth() > MAX_CONDITION_DEPTH || c.size() > MAX_CONDITION_NODES => {
+            Err(ModelError::ConditionTooLarge)
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Policy {
+    /// Checks every reference and limit in `data` and builds the look-up tables.
+    pub fn new(data: PolicyData) -> Result<Self, ModelError> {
+        let mut index = Index::default();
+        if data.permissions.len() > MAX_PERMISSIONS {
+            return Err(ModelError::TooMany {
+                table: "permission",
+            });
+        }
+        for p in &data.permissions {
+            if index.permissions.declare(p).is_none() {
+                return Err(ModelError::DuplicateId {
+                    table: "permission",
+                    id: p.clone(),
+                });
+            }
+        }
+        for (table, n) in [
+            ("role", data.roles.len()),
+            ("environment", data.envs.len()),
+            ("group", data.groups.len()),
+            ("member", data.members.len()),
+            ("binding", data.bindings.len()),
+            ("override", data.overrides.len()),
+            ("issuer", data.issuers.len()),
+            ("route", data.routes.len()),
+            (
+                "revocation",
+                data.revocations.token_ids.len() + data.revocations.subjects_before.len(),
+            ),
+        ] {
+            check_len(table, n)?;
+        }
+        let (roles, envs, groups, members) = (
+            data.roles.len(),
+            data.envs.len(),
+            data.groups.len(),
+            data.members.len(),
+        );
+        index.role_by_id = unique("role", data.roles.iter().map(|r| &*r.id))?;
+        index.env_by_id = unique("environment", data.envs.iter().map(|e| e.id.as_str()))?;
+        index.group_by_id = unique("group", data.groups.iter().map(|g| g.id.as_str()))?;
+        unique("binding", data.bindings.iter().map(|b| &*b.id))?;
+        unique("override", data.overrides.iter().map(|o| &*o.id))?;
+        unique("route", data.routes.iter().map(|r| r.id.as_str()))?;
+        for role in &data.roles {
+            for &r in &role.can_assign {
+                check_ref("role delegation", "role", r, roles)?;
+            }
+        }
+        for (i, m) in data.members.iter().enumerate() {
+            for &g in &m.groups {
+                check_ref("member", "group", g, groups)?;
+            }
+            let (map, key, table) = match m.kind {
+                MemberKind::User => (&mut index.user_by_sub, m.id.clone(), "user"),
+                MemberKind::Service => (
+                    &mut index.service_by_client,
+                    m.client_id.clone().unwrap_or_else(|| m.id.clone()),
+                    "service client",
+                ),
+            };
+            if map.insert(key.clone(), i as u32).is_some() {
+                return Err(ModelError::DuplicateId { table, id: key });
+            }
+        }
+        index.member_bindings = vec![Vec::new(); members];
+        index.group_bindings = vec![Vec::new(); groups];
+        index.member_overrides = vec![Vec::new(); members];
+        index.group_overrides = vec![Vec::new(); groups];
+        let check_target = |from, t: Target| match t {
+            Target::Member(m) => check_ref(from, "member", m, members),
+            Target::Group(g) => check_ref(from, "group", g, groups),
+            Target::Everyone => Ok(()),
+        };
+        let check_env = |from, e: Option<EnvSelector>| match e {
+            Some(EnvSelector::One(e)) => check_ref(from, "environment", e, envs),
+            _ => Ok(()),
+        };
+        for (i, b) in data.bindings.iter().enumerate() {
+            check_ref("binding", "role", b.role, roles)?;
+            check_target("binding", b.target)?;
+            check_env("binding", b.env)?;
+            check_condition(&b.condition)?;
+            let scope = data.roles.get(b.role as usize).map(|r| r.scope);
+            if (scope == Some(RoleScope::Org)) != b.env.is_none() {
+                return Err(ModelError::ScopeMismatch {
+                    binding: b.id.to_string(),
+                });
+            }
+            push_target(
+                b.target,
+                i as u32,
+                &mut index.member_bindings,
+                &mut index.group_bindings,
+                &mut index.everyone_bindings,
+            );
+        }
+        for (i, o) in data.overrides.iter().enumerate() {
+            check_target("override", o.target)?;
+            check_env("override", o.env)?;
+            check_condition(&o.condition)?;
+            push_target(
+                o.target,
+                i as u32,
+                &mut index.member_overrides,
+                &mut index.group_overrides,
+                &mut index.everyone_overrides,
+            );
+        }
+        let limit = data.permissions.len() as u32;
+        for r in &data.routes {
+            check_ref("route", "permission", r.permission, limit as usize)?;
+        }
+        index.revoked_jti = data.revocations.token_ids.iter().cloned().collect();
+        for (sub, before) in &data.revocations.subjects_before {
+            let entry = index.revoked_before.entry(sub.clone()).or_insert(*before);
+            *entry = (*entry).max(*before);
+        }
+        for (i, issuer) in data.issuers.iter().enumerate() {
+            for key in &issuer.keys {
+                let verifier = key.verifier().map_err(ModelError::Key)?;
+                if index
+                    .keys_by_kid
+                    .insert(key.kid.clone(), (i as u32, verifier))
+                    .is_some()
+                {
+                    return Err(ModelError::DuplicateId {
+                        table: "key",
+                        id: key.kid.clone(),
+                    });
+                }
+            }
+        }
+        Ok(Policy { data, index })
+    }
+
+    /// The plain data this policy was built from.
+    pub fn data(&self) -> &PolicyData {
+        &self.data
+    }
+
+    /// The organization this policy governs.
+    pub fn org(&self) -> &str {
+        &self.data.org
+    }
+
+    /// The declared permissions.
+    pub fn permissions(&self) -> &PermissionTable {
+        &self.index.permissions
+    }
+
+    /// A role by index.
+    pub fn role(&self, i: u32) -> Option<&Role> {
+        self.data.roles.get(i as usize)
+    }
+
+    /// A role's index by id.
+    pub fn role_index(&self, id: &str) -> Option<u32> {
+        self.index.role_by_id.get(id).copied()
+    }
+
+    /// An environment by index.
+    pub fn env(&self, i: u32) -> Option<&Environment> {
+        self.data.envs.get(i as usize)
+    }
+
+    /// An environment's index by id.
+    pub fn env_index(&self, id: &str) -> Option<u32> {
+        self.index.env_by_id.get(id).copied()
+    }
+
+    /// A group by index.
+    pub fn group(&self, i: u32) -> Option<&Group> {
+        self.data.groups.get(i as usize)
+    }
+
+    /// A member by index.
+    pub fn member(&self, i: u32) -> Option<&Member> {
+        self.data.members.get(i as usize)
+    }
+
+    /// A user's index by id (the token's `sub`).
+    pub fn user_index(&self, sub: &str) -> Option<u32> {
+        self.index.user_by_sub.get(sub).copied()
+    }
+
+    /// A service's index by OAuth2 client id.
+    pub fn service_index(&self, client_id: &str) -> Option<u32> {
+        self.index.service_by_client.get(client_id).copied()
+    }
+
+    /// A binding by index.
+    pub fn binding(&self, i: u32) -> Option<&Binding> {
+        self.data.bindings.get(i as usize)
+    }
+
+    /// An override by index.
+    pub fn override_rule(&self, i: u32) -> Option<&Override> {
+        self.data.overrides.get(i as usize)
+    }
+
+    /// Indices of the bindings that reach member `m`: its own, its groups', everyone's.
+    pub fn bindings_of(&self, m: u32) -> impl Iterator<Item = u32> + '_ {
+        self.reach(
+            m,
+            &self.index.member_bindings,
+            &self.index.group_bindings,
+            &self.index.everyone_bindings,
+        )
+    }
+
+    /// Indices of the overrides that reach member `m`.
+    pub fn overrides_of(&self, m: u32) -> impl Iterator<Item = u32> + '_ {
+        self.reach(
+            m,
+            &self.index.member_overrides,
+            &self.index.group_overrides,
+            &self.index.everyone_overrides,
+        )
+    }
+
+    /// Indices of the bindings that name member `m` directly.
+    pub fn direct_bindings_of(&self, m: u32) -> &[u32] {
+        self.index
+            .member_bindings
+            .get(m as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn reach<'a>(
+        &'a self,
+        m: u32,
+        by_member: &'a [Vec<u32>],
+        by_group: &'a [Vec<u32>],
+        everyone: &'a [u32],
+    ) -> impl Iterator<Item = u32> + 'a {
+        let own = by_member.get(m as usize).map_or(&[][..], Vec::as_slice);
+        let groups = self.member(m).map_or(&[][..], |mem| mem.groups.as_slice());
+        own.iter()
+            .chain(
+                groups
+                    .iter()
+                    .flat_map(move |g| by_group.get(*g as usize).map_or(&[][..], Vec::as_slice)),
+            )
+            .chain(everyone.iter())
+            .copied()
+    }
+
+    /// Whether token id `jti` is revoked.
+    pub fn is_token_revoked(&self, jti: &str) -> bool {
+        self.index.revoked_jti.contains(jti)
+    }
+
+    /// The instant before which `sub`'s tokens are refused, if any.
+    pub fn subject_revoked_before(&self, sub: &str) -> Option<i64> {
+        self.index.revoked_before.get(sub).copied()
+    }
+
+    /// The issuer (index) and prepared verification key for `kid`.
+    pub fn key(&self, kid: &str) -> Option<(&Issuer, &VerifierKey)> {
+        let (i, key) = self.index.keys_by_kid.get(kid)?;
+        Some((self.data.issuers.get(*i as usize)?, key))
+    }
+
+    /// The routes, in match order.
+    pub fn routes(&self) -> &[Route] {
+        &self.data.routes
+    }
+
+    /// Expands a permission pattern against the declared permissions.
+    pub fn expand(&self, pattern: &str) -> Option<PermSet> {
+        self.index.permissions.expand(pattern).ok()
+    }
+}
+
+fn push_target(
+    target: Target,
+    i: u32,
+    by_member: &mut [Vec<u32>],
+    by_group: &mut [Vec<u32>],
+    everyone: &mut Vec<u32>,
+) {
+    match target {
+        Target::Member(m) => {
+            if let Some(list) = by_member.get_mut(m as usize) {
+                list.push(i);
+            }
+        }
+        Target::Group(g) => {
+            if let Some(list) = by_group.get_mut(g as usize) {
+                list.push(i);
+            }
+        }
+        Target::Everyone => everyone.push(i),
+    }
+}
+
+/// Whether `id` matches `glob`, where `*` matches any run of characters.
+pub fn glob_match(glob: &str, id: &str) -> bool {
+    let mut parts = glob.split('*');
+    let Some(first) = parts.next() else {
+        return true;
+    };
+    let Some(mut rest) = id.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = parts.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = rest.get(at + piece.len()..).unwrap_or(""),
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("tmpl-*", "tmpl-onboarding"));
+        assert!(!glob_match("tmpl-*", "wf-1"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "a-x-b-y-c"));
+        assert!(!glob_match("a*b*c", "a-x-c-b"));
+        assert!(glob_match("exact", "exact"));
+        assert!(!glob_match("exact", "exact2"));
+        assert!(!glob_match("ab*ba", "aba"));
+    }
+}
