@@ -376,14 +376,24 @@ impl Authorizer {
         now: i64,
     ) -> Decision {
         let engine = self.engine();
+        // Managing members is an org-level action; an EnvAuth token may still manage the
+        // roles of its own environment.
+        let place_env = if token.kind() == crate::TokenKind::EnvAuth { env } else { None };
         let place = Resource {
             resource_type: "role_assignment".into(),
-            env: env.map(str::to_owned),
+            env: place_env.map(str::to_owned),
             ..Resource::default()
         };
-        let (actor, env_index) = match engine.admit(token, &place, now, &mut Tracer::off()) {
-            Ok(v) => v,
+        let actor = match engine.admit(token, &place, now, &mut Tracer::off()) {
+            Ok((actor, _)) => actor,
             Err(d) => return d,
+        };
+        let env_index = match env {
+            None => None,
+            Some(e) => match self.policy.env_index(e) {
+                Some(i) => Some(i),
+                None => return engine.decision(Reason::CrossTenant, None, None),
+            },
         };
         self.delegation_for(actor, env_index, action, role, user, now)
     }

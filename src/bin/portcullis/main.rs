@@ -82,8 +82,8 @@ struct BuildArgs {
     #[arg(long)]
     org: Option<String>,
     /// Bundle version; the source's `version`, else the build time in Unix seconds.
-    #[arg(long)]
-    version: Option<u64>,
+    #[arg(long = "bundle-version")]
+    bundle_version: Option<u64>,
     /// Issue instant (Unix seconds or RFC 3339); now by default.
     #[arg(long)]
     issued_at: Option<String>,
@@ -286,7 +286,7 @@ fn main() -> ExitCode {
                 policy: a.policy,
                 key: a.key,
                 org: a.org,
-                version: a.version,
+                version: a.bundle_version,
                 issued_at: a.issued_at,
                 ttl: a.ttl,
                 out: a.out,
@@ -373,5 +373,15 @@ fn change(c: UserChange) -> commands::UserChangeRequest {
         role: c.role,
         env: c.env,
         now: c.now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }
