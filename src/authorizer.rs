@@ -378,7 +378,11 @@ impl Authorizer {
         let engine = self.engine();
         // Managing members is an org-level action; an EnvAuth token may still manage the
         // roles of its own environment.
-        let place_env = if token.kind() == crate::TokenKind::EnvAuth { env } else { None };
+        let place_env = if token.kind() == crate::TokenKind::EnvAuth {
+            env
+        } else {
+            None
+        };
         let place = Resource {
             resource_type: "role_assignment".into(),
             env: place_env.map(str::to_owned),

@@ -119,6 +119,9 @@ pub struct TestCase {
     /// Expected deciding rule, if given.
     #[serde(default)]
     pub rule: Option<String>,
+    /// The instant of this case; the file's `now` by default.
+    #[serde(default)]
+    pub now: Option<TimeSource>,
 }
 
 /// The outcome of one case.
@@ -185,7 +188,7 @@ pub fn with_test_issuer(mut data: PolicyData) -> PolicyData {
 
 /// Runs a test file against compiled policies (one per organization).
 pub fn run(file: &PolicyTestFile, orgs: &[PolicyData], version: u64) -> Result<TestReport, String> {
-    let now = instant(&file.now)?;
+    let file_now = instant(&file.now)?;
     let mut authorizers = Vec::new();
     for data in orgs {
         let a = Authorizer::preview(with_test_issuer(data.clone()), version)
@@ -195,6 +198,12 @@ pub fn run(file: &PolicyTestFile, orgs: &[PolicyData], version: u64) -> Result<T
     let key = test_signing_key();
     let mut results = Vec::new();
     for (i, case) in file.cases.iter().enumerate() {
+        let now = case
+            .now
+            .as_ref()
+            .map(instant)
+            .transpose()?
+            .unwrap_or(file_now);
         let bundle_org = case.bundle.as_deref().unwrap_or(&case.token.org);
         let authorizer = authorizers
             .iter()

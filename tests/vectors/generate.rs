@@ -3,7 +3,12 @@
 //! running it again yields the same bytes; CI fails if the committed files differ.
 //!
 //! Usage: `cargo run --example gen-vectors -- tests/vectors`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::PathBuf;
 
@@ -44,16 +49,26 @@ impl Keys {
     fn trusted(&self) -> Vec<TrustedKey> {
         let point = self.es.verifying_key().to_encoded_point(false);
         vec![
-            TrustedKey { kid: "vec-ed".into(), alg: Alg::EdDSA, material: KeyMaterial::Ed25519(self.ed.verifying_key().to_bytes()) },
+            TrustedKey {
+                kid: "vec-ed".into(),
+                alg: Alg::EdDSA,
+                material: KeyMaterial::Ed25519(self.ed.verifying_key().to_bytes()),
+            },
             TrustedKey {
                 kid: "vec-es".into(),
                 alg: Alg::ES256,
-                material: KeyMaterial::P256 { x: (*point.x().unwrap()).into(), y: (*point.y().unwrap()).into() },
+                material: KeyMaterial::P256 {
+                    x: (*point.x().unwrap()).into(),
+                    y: (*point.y().unwrap()).into(),
+                },
             },
             TrustedKey {
                 kid: "vec-rs".into(),
                 alg: Alg::RS256,
-                material: KeyMaterial::Rsa { n: self.rs.n().to_bytes_be(), e: self.rs.e().to_bytes_be() },
+                material: KeyMaterial::Rsa {
+                    n: self.rs.n().to_bytes_be(),
+                    e: self.rs.e().to_bytes_be(),
+                },
             },
         ]
     }
@@ -65,7 +80,11 @@ impl Keys {
         if alg == "EdDSA" {
             return sign_parts(&self.ed, &h, &p);
         }
-        let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(&h), URL_SAFE_NO_PAD.encode(&p));
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&h),
+            URL_SAFE_NO_PAD.encode(&p)
+        );
         let sig = match alg {
             "ES256" => {
                 let s: p256::ecdsa::Signature = self.es.sign(input.as_bytes());
@@ -73,7 +92,9 @@ impl Keys {
             }
             "RS256" => {
                 let digest = sha2::Sha256::digest(input.as_bytes());
-                self.rs.sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest).unwrap()
+                self.rs
+                    .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
+                    .unwrap()
             }
             other => panic!("no key for {other}"),
         };
@@ -110,7 +131,8 @@ fn header(alg: &str, kind: TokenKind, kid: &str) -> Value {
 }
 
 fn policy() -> Vec<PolicyData> {
-    let source = std::fs::read("examples/integration-platform.json").expect("run from the repository root");
+    let source =
+        std::fs::read("examples/integration-platform.json").expect("run from the repository root");
     let source = portcullis::policy::parse_source(&source).unwrap();
     let mut data = portcullis::policy::compile(&source).unwrap();
     let keys = Keys::new().trusted();
@@ -149,68 +171,235 @@ fn request(action: &str, ty: &str, id: Option<&str>, env: Option<&str>) -> Value
 fn cases(k: &Keys) -> Vec<Case> {
     use TokenKind::*;
     let dana = claims(EnvAuth, "dana", "client-a", Some("client-a-dev"));
-    let edit_dev = request("workflow:edit", "workflow", Some("wf-orders"), Some("client-a-dev"));
+    let edit_dev = request(
+        "workflow:edit",
+        "workflow",
+        Some("wf-orders"),
+        Some("client-a-dev"),
+    );
     let mut v = Vec::new();
     let mut add = |name, bundle, token: String, request: &Value, expect| {
-        v.push(Case { name, bundle, token, request: request.clone(), expect });
+        v.push(Case {
+            name,
+            bundle,
+            token,
+            request: request.clone(),
+            expect,
+        });
     };
-    for (alg, kid, name) in [("EdDSA", "vec-ed", "EdDSA EnvAuth token, allowed"), ("ES256", "vec-es", "ES256 EnvAuth token, allowed"), ("RS256", "vec-rs", "RS256 EnvAuth token, allowed")] {
-        add(name, "client-a", k.sign(alg, &header(alg, EnvAuth, kid), &dana), &edit_dev, Reason::Allowed);
+    for (alg, kid, name) in [
+        ("EdDSA", "vec-ed", "EdDSA EnvAuth token, allowed"),
+        ("ES256", "vec-es", "ES256 EnvAuth token, allowed"),
+        ("RS256", "vec-rs", "RS256 EnvAuth token, allowed"),
+    ] {
+        add(
+            name,
+            "client-a",
+            k.sign(alg, &header(alg, EnvAuth, kid), &dana),
+            &edit_dev,
+            Reason::Allowed,
+        );
     }
-    add("cross environment", "client-a", k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &dana),
-        &request("workflow:read", "workflow", Some("wf-orders"), Some("client-a-prod")), Reason::CrossEnvironment);
-    add("cross tenant", "client-a", k.sign("ES256", &header("ES256", EnvAuth, "vec-es"), &dana),
-        &request("workflow:read", "workflow", Some("wf-1"), Some("client-b-dev")), Reason::CrossTenant);
+    add(
+        "cross environment",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &dana),
+        &request(
+            "workflow:read",
+            "workflow",
+            Some("wf-orders"),
+            Some("client-a-prod"),
+        ),
+        Reason::CrossEnvironment,
+    );
+    add(
+        "cross tenant",
+        "client-a",
+        k.sign("ES256", &header("ES256", EnvAuth, "vec-es"), &dana),
+        &request(
+            "workflow:read",
+            "workflow",
+            Some("wf-1"),
+            Some("client-b-dev"),
+        ),
+        Reason::CrossTenant,
+    );
     let adam_prod = claims(EnvAuth, "adam", "client-a", Some("client-a-prod"));
-    add("explicit deny beats an administrator's grant", "client-a", k.sign("RS256", &header("RS256", EnvAuth, "vec-rs"), &adam_prod),
-        &request("workflow:edit", "workflow", Some("wf-orders"), Some("client-a-prod")), Reason::ExplicitDeny);
+    add(
+        "explicit deny beats an administrator's grant",
+        "client-a",
+        k.sign("RS256", &header("RS256", EnvAuth, "vec-rs"), &adam_prod),
+        &request(
+            "workflow:edit",
+            "workflow",
+            Some("wf-orders"),
+            Some("client-a-prod"),
+        ),
+        Reason::ExplicitDeny,
+    );
     let adam_org = claims(OrgAuth, "adam", "client-a", None);
-    add("OrgAuth on an environment resource", "client-a", k.sign("EdDSA", &header("EdDSA", OrgAuth, "vec-ed"), &adam_org),
-        &request("logs:read", "logs", None, Some("client-a-dev")), Reason::EnvTokenRequired);
-    add("OrgAuth at org level", "client-a", k.sign("EdDSA", &header("EdDSA", OrgAuth, "vec-ed"), &adam_org),
-        &request("users:manage", "users", None, None), Reason::Allowed);
+    add(
+        "OrgAuth on an environment resource",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", OrgAuth, "vec-ed"), &adam_org),
+        &request("logs:read", "logs", None, Some("client-a-dev")),
+        Reason::EnvTokenRequired,
+    );
+    add(
+        "OrgAuth at org level",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", OrgAuth, "vec-ed"), &adam_org),
+        &request("users:manage", "users", None, None),
+        Reason::Allowed,
+    );
     let svc = claims(Service, "svc-client-a-admin", "client-a", None);
-    add("service token", "client-a", k.sign("ES256", &header("ES256", Service, "vec-es"), &svc),
-        &request("users:manage", "users", None, None), Reason::Allowed);
+    add(
+        "service token",
+        "client-a",
+        k.sign("ES256", &header("ES256", Service, "vec-es"), &svc),
+        &request("users:manage", "users", None, None),
+        Reason::Allowed,
+    );
     let rick = claims(EnvAuth, "rick", "client-a", Some("client-a-dev"));
-    add("disabled member", "client-a", k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &rick), &edit_dev, Reason::Revoked);
+    add(
+        "disabled member",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &rick),
+        &edit_dev,
+        Reason::Revoked,
+    );
     let mallory = claims(EnvAuth, "mallory", "client-a", Some("client-a-dev"));
-    add("not a member", "client-a", k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &mallory), &edit_dev, Reason::NotAMember);
+    add(
+        "not a member",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &mallory),
+        &edit_dev,
+        Reason::NotAMember,
+    );
     let mut scoped = dana.clone();
     scoped["scope"] = json!("workflow:read");
-    add("outside token scope", "client-a", k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &scoped), &edit_dev, Reason::OutsideTokenScope);
+    add(
+        "outside token scope",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &scoped),
+        &edit_dev,
+        Reason::OutsideTokenScope,
+    );
     let tess = claims(EnvAuth, "tess", "client-a", Some("client-a-prod"));
-    add("no matching grant", "client-a", k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &tess),
-        &request("workflow:read", "workflow", Some("wf-orders"), Some("client-a-prod")), Reason::NoMatchingGrant);
+    add(
+        "no matching grant",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &tess),
+        &request(
+            "workflow:read",
+            "workflow",
+            Some("wf-orders"),
+            Some("client-a-prod"),
+        ),
+        Reason::NoMatchingGrant,
+    );
     // Invalid tokens.
     let good = k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &dana);
     let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
-    let other = k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &claims(EnvAuth, "adam", "client-a", Some("client-a-dev")));
+    let other = k.sign(
+        "EdDSA",
+        &header("EdDSA", EnvAuth, "vec-ed"),
+        &claims(EnvAuth, "adam", "client-a", Some("client-a-dev")),
+    );
     parts[2] = other.split('.').nth(2).unwrap().to_owned();
-    add("signature of another token", "client-a", parts.join("."), &edit_dev, Reason::InvalidToken);
-    add("alg none", "client-a", format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"envauth+jwt","kid":"vec-ed"}"#), good.split('.').nth(1).unwrap()), &edit_dev, Reason::InvalidToken);
-    add("alg not the key's", "client-a", k.sign("ES256", &header("ES256", EnvAuth, "vec-ed"), &dana), &edit_dev, Reason::InvalidToken);
-    add("OrgAuth typ on EnvAuth claims used as EnvAuth", "client-a", k.sign("EdDSA", &header("EdDSA", OrgAuth, "vec-ed"), &dana), &edit_dev, Reason::EnvTokenRequired);
-    add("service typ without client_id", "client-a", k.sign("EdDSA", &header("EdDSA", Service, "vec-ed"), &dana), &edit_dev, Reason::InvalidToken);
-    add("unknown kid", "client-a", k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-unknown"), &dana), &edit_dev, Reason::InvalidToken);
+    add(
+        "signature of another token",
+        "client-a",
+        parts.join("."),
+        &edit_dev,
+        Reason::InvalidToken,
+    );
+    add(
+        "alg none",
+        "client-a",
+        format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"envauth+jwt","kid":"vec-ed"}"#),
+            good.split('.').nth(1).unwrap()
+        ),
+        &edit_dev,
+        Reason::InvalidToken,
+    );
+    add(
+        "alg not the key's",
+        "client-a",
+        k.sign("ES256", &header("ES256", EnvAuth, "vec-ed"), &dana),
+        &edit_dev,
+        Reason::InvalidToken,
+    );
+    add(
+        "OrgAuth typ on EnvAuth claims used as EnvAuth",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", OrgAuth, "vec-ed"), &dana),
+        &edit_dev,
+        Reason::EnvTokenRequired,
+    );
+    add(
+        "service typ without client_id",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", Service, "vec-ed"), &dana),
+        &edit_dev,
+        Reason::InvalidToken,
+    );
+    add(
+        "unknown kid",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-unknown"), &dana),
+        &edit_dev,
+        Reason::InvalidToken,
+    );
     let mut expired = dana.clone();
     expired["iat"] = json!(NOW - 1200);
     expired["exp"] = json!(NOW - 600);
-    add("expired", "client-a", k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &expired), &edit_dev, Reason::InvalidToken);
+    add(
+        "expired",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &expired),
+        &edit_dev,
+        Reason::InvalidToken,
+    );
     let mut wrong_aud = dana.clone();
     wrong_aud["aud"] = json!("https://elsewhere.example");
-    add("wrong audience", "client-a", k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &wrong_aud), &edit_dev, Reason::InvalidToken);
+    add(
+        "wrong audience",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &wrong_aud),
+        &edit_dev,
+        Reason::InvalidToken,
+    );
     let mut long = dana.clone();
     long["exp"] = json!(NOW + 7200);
-    add("lifetime over the maximum", "client-a", k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &long), &edit_dev, Reason::InvalidToken);
+    add(
+        "lifetime over the maximum",
+        "client-a",
+        k.sign("EdDSA", &header("EdDSA", EnvAuth, "vec-ed"), &long),
+        &edit_dev,
+        Reason::InvalidToken,
+    );
     let mut embedded = header("EdDSA", EnvAuth, "vec-ed");
-    embedded["jwk"] = json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode([1u8; 32]) });
-    add("embedded jwk", "client-a", k.sign("EdDSA", &embedded, &dana), &edit_dev, Reason::InvalidToken);
+    embedded["jwk"] =
+        json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode([1u8; 32]) });
+    add(
+        "embedded jwk",
+        "client-a",
+        k.sign("EdDSA", &embedded, &dana),
+        &edit_dev,
+        Reason::InvalidToken,
+    );
     v
 }
 
 fn main() {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "tests/vectors".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "tests/vectors".into()),
+    );
     let keys = Keys::new();
     let signer = BundleSigner::from_seed("vec-bundle", &seed(b"bundle-signing"));
     let mut trusted = BundleKeys::new();
@@ -222,15 +411,34 @@ fn main() {
     let mut authorizers = Vec::new();
     for d in &data {
         let bytes = bundle::build(d, 7, ISSUED, ISSUED + 30 * 86_400, &signer).unwrap();
-        let a = Authorizer::from_bundle(&bytes, &trusted, LoadOptions { now: NOW, min_version: 0 }).unwrap();
-        bundles.push(json!({ "org": d.org, "bytes": bytes.len(), "bundle": STANDARD.encode(&bytes) }));
+        let a = Authorizer::from_bundle(
+            &bytes,
+            &trusted,
+            LoadOptions {
+                now: NOW,
+                min_version: 0,
+            },
+        )
+        .unwrap();
+        bundles
+            .push(json!({ "org": d.org, "bytes": bytes.len(), "bundle": STANDARD.encode(&bytes) }));
         authorizers.push(a);
     }
     let mut out = Vec::new();
     for c in cases(&keys) {
-        let a = authorizers.iter().find(|a| a.policy().org() == c.bundle).unwrap();
+        let a = authorizers
+            .iter()
+            .find(|a| a.policy().org() == c.bundle)
+            .unwrap();
         let req: Request = serde_json::from_value(c.request.clone()).unwrap();
-        let d = a.authorize(&c.token, &req, &VerifyOptions { now: NOW, audience: None });
+        let d = a.authorize(
+            &c.token,
+            &req,
+            &VerifyOptions {
+                now: NOW,
+                audience: None,
+            },
+        );
         assert_eq!(d.reason, c.expect, "vector `{}`", c.name);
         out.push(json!({
             "name": c.name,
@@ -258,18 +466,67 @@ fn main() {
     flipped[mid] ^= 0x01;
     let load_cases = vec![
         ("valid", good.clone(), NOW, 0, "ok"),
-        ("expired", good.clone(), ISSUED + 86_400, 0, "bundle_expired"),
-        ("rolled back below the floor", good.clone(), NOW, 8, "bundle_rollback"),
+        (
+            "expired",
+            good.clone(),
+            ISSUED + 86_400,
+            0,
+            "bundle_expired",
+        ),
+        (
+            "rolled back below the floor",
+            good.clone(),
+            NOW,
+            8,
+            "bundle_rollback",
+        ),
         ("version equal to the floor", good.clone(), NOW, 7, "ok"),
-        ("signed by another key under a trusted kid", bundle::build(small, 7, ISSUED, ISSUED + 86_400, &other_signer).unwrap(), NOW, 0, "bundle_bad_signature"),
-        ("signed by an untrusted kid", bundle::build(small, 7, ISSUED, ISSUED + 86_400, &unknown_signer).unwrap(), NOW, 0, "bundle_unknown_key"),
-        ("one bit flipped in the body", flipped, NOW, 0, "bundle_bad_signature"),
-        ("truncated", good[..good.len() - 1].to_vec(), NOW, 0, "bundle_truncated"),
-        ("not a bundle", b"{\"orgs\":[]}".to_vec(), NOW, 0, "bundle_bad_magic"),
+        (
+            "signed by another key under a trusted kid",
+            bundle::build(small, 7, ISSUED, ISSUED + 86_400, &other_signer).unwrap(),
+            NOW,
+            0,
+            "bundle_bad_signature",
+        ),
+        (
+            "signed by an untrusted kid",
+            bundle::build(small, 7, ISSUED, ISSUED + 86_400, &unknown_signer).unwrap(),
+            NOW,
+            0,
+            "bundle_unknown_key",
+        ),
+        (
+            "one bit flipped in the body",
+            flipped,
+            NOW,
+            0,
+            "bundle_bad_signature",
+        ),
+        (
+            "truncated",
+            good[..good.len() - 1].to_vec(),
+            NOW,
+            0,
+            "bundle_truncated",
+        ),
+        (
+            "not a bundle",
+            b"{\"orgs\":[]}".to_vec(),
+            NOW,
+            0,
+            "bundle_bad_magic",
+        ),
     ];
     let mut loads = Vec::new();
     for (name, bytes, now, floor, expect) in load_cases {
-        let got = match Authorizer::from_bundle(&bytes, &trusted, LoadOptions { now, min_version: floor }) {
+        let got = match Authorizer::from_bundle(
+            &bytes,
+            &trusted,
+            LoadOptions {
+                now,
+                min_version: floor,
+            },
+        ) {
             Ok(_) => "ok",
             Err(e) => e.code(),
         };
@@ -286,5 +543,9 @@ fn main() {
         let text = serde_json::to_string_pretty(&value).unwrap() + "\n";
         std::fs::write(dir.join(file), text).unwrap();
     }
-    println!("wrote {}/decisions.json and {}/bundles.json", dir.display(), dir.display());
+    println!(
+        "wrote {}/decisions.json and {}/bundles.json",
+        dir.display(),
+        dir.display()
+    );
 }

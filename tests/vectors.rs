@@ -1,0 +1,98 @@
+//! The shared test vectors, replayed through the library.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use portcullis::{Authorizer, BundleKeys, Jwk, LoadOptions, Request, VerifyOptions};
+use serde_json::Value;
+
+fn read(name: &str) -> Value {
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn keys(v: &Value) -> BundleKeys {
+    let mut keys = BundleKeys::new();
+    for k in v["bundle_keys"]["keys"].as_array().unwrap() {
+        let jwk: Jwk = serde_json::from_value(k.clone()).unwrap();
+        keys.add_jwk(&jwk).unwrap();
+    }
+    keys
+}
+
+#[test]
+fn every_decision_vector_is_reproduced() {
+    let v = read("decisions.json");
+    let keys = keys(&v);
+    let cases = v["cases"].as_array().unwrap();
+    assert!(cases.len() >= 20);
+    for case in cases {
+        let now = case["now"].as_i64().unwrap();
+        let org = case["bundle"].as_str().unwrap();
+        let bundle = v["bundles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["org"] == org)
+            .unwrap();
+        let bytes = STANDARD.decode(bundle["bundle"].as_str().unwrap()).unwrap();
+        let authorizer = Authorizer::from_bundle(
+            &bytes,
+            &keys,
+            LoadOptions {
+                now,
+                min_version: 0,
+            },
+        )
+        .unwrap();
+        let request: Request = serde_json::from_value(case["request"].clone()).unwrap();
+        let decision = authorizer.authorize(
+            case["token"].as_str().unwrap(),
+            &request,
+            &VerifyOptions {
+                now,
+                audience: None,
+            },
+        );
+        let got = serde_json::to_value(&decision).unwrap();
+        let expect = &case["expect"];
+        for field in ["allowed", "reason", "bundle_version"] {
+            assert_eq!(got[field], expect[field], "`{}`: {field}", case["name"]);
+        }
+        assert_eq!(
+            got.get("rule").unwrap_or(&Value::Null),
+            &expect["rule"],
+            "`{}`: rule",
+            case["name"]
+        );
+        assert_eq!(
+            got.get("detail").unwrap_or(&Value::Null),
+            &expect["detail"],
+            "`{}`: detail",
+            case["name"]
+        );
+    }
+}
+
+#[test]
+fn every_bundle_vector_is_reproduced() {
+    let v = read("bundles.json");
+    let keys = keys(&v);
+    for case in v["cases"].as_array().unwrap() {
+        let bytes = STANDARD.decode(case["bundle"].as_str().unwrap()).unwrap();
+        let options = LoadOptions {
+            now: case["now"].as_i64().unwrap(),
+            min_version: case["min_version"].as_u64().unwrap(),
+        };
+        let got = match Authorizer::from_bundle(&bytes, &keys, options) {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        assert_eq!(got, case["expect"].as_str().unwrap(), "`{}`", case["name"]);
+    }
+}
