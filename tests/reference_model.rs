@@ -110,7 +110,7 @@ fn condition(g: &mut Gen, depth: usize) -> Condition {
 
 fn target(g: &mut Gen, groups: usize) -> Target {
     match g.below(6) {
-        0 | 1 | 2 => Target::Member(g.below(MEMBERS.len()) as u32),
+        0..=2 => Target::Member(g.below(MEMBERS.len()) as u32),
         3 | 4 if groups > 0 => Target::Group(g.below(groups) as u32),
         _ => Target::Everyone,
     }
