@@ -364,8 +364,9 @@ impl Authorizer {
     }
 
     /// May the token's principal assign (or remove) `role` for user `user`, in `env` for env
-    /// roles? Assigning needs the role in the actor's assignable set and every role the user
-    /// holds now in it too.
+    /// roles? It needs the role in the actor's assignable set, and every role the user holds
+    /// now at the same scope in it too: their org roles for an org role, their roles in `env`
+    /// for an env role.
     pub fn delegation(
         &self,
         token: &VerifiedToken,
@@ -437,12 +438,26 @@ impl Authorizer {
         let Some((_, rule)) = assignable.iter().find(|(r, _)| *r == role_index) else {
             return engine.decision(Reason::NoMatchingGrant, None, Some("role_not_assignable"));
         };
+        // The assignment touches the user's roles at its own scope: their org roles for an
+        // org role, their roles in that environment for an env role.
+        let env_scoped = policy
+            .role(role_index)
+            .is_some_and(|r| r.scope == RoleScope::Env);
+        if env_scoped && env_index.is_none() {
+            return engine.decision(Reason::NoMatchingGrant, None, Some("env_role_needs_env"));
+        }
         if let Some(target) = policy.user_index(user) {
             for &b in policy.direct_bindings_of(target) {
                 let Some(binding) = policy.binding(b) else {
                     continue;
                 };
-                if binding.window.contains(now)
+                let same_scope = match (env_scoped, binding.env, env_index) {
+                    (false, None, _) => true,
+                    (true, Some(sel), Some(e)) => sel.covers(e),
+                    _ => false,
+                };
+                if same_scope
+                    && binding.window.contains(now)
                     && !assignable.iter().any(|(r, _)| *r == binding.role)
                 {
                     return engine.decision(

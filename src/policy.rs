@@ -228,6 +228,9 @@ pub struct DefaultSource {
     /// For env roles: the environment id, or `*`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<String>,
+    /// Restrictive condition, e.g. only on the member's own resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<serde_json::Value>,
 }
 
 /// Resource selection for an override.
@@ -1093,6 +1096,10 @@ impl Compiler {
                 Some(e) => format!("default:{}@{e}", d.role),
                 None => format!("default:{}", d.role),
             });
+            let condition = d
+                .when
+                .as_ref()
+                .and_then(|w| self.condition_root(&format!("{at}/when"), w));
             if let Some(role) = role {
                 bindings.push(Binding {
                     id: id.into(),
@@ -1100,7 +1107,7 @@ impl Compiler {
                     target: Target::Everyone,
                     env,
                     window: Window::default(),
-                    condition: None,
+                    condition,
                 });
             }
         }
