@@ -1,0 +1,229 @@
+//! Compile errors name the place (a JSON pointer), say what is wrong and what would be right.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use portcullis::policy::{compile, parse_source, CompileError};
+use serde_json::{json, Value};
+
+fn base() -> Value {
+    json!({
+        "permissions": { "workflow": ["read", "edit"], "logs": ["read"] },
+        "roles": [
+            { "id": "admin", "scope": "org", "permissions": ["workflow:*"], "can_assign": ["viewer"] },
+            { "id": "viewer", "scope": "env", "permissions": ["workflow:read"] }
+        ],
+        "orgs": [
+            { "id": "a", "environments": [ { "id": "a-dev" } ], "users": [ { "id": "ann" } ],
+              "bindings": [ { "role": "viewer", "user": "ann", "env": "a-dev" } ] },
+            { "id": "b", "environments": [ { "id": "b-dev" } ], "users": [ { "id": "bo" } ] }
+        ]
+    })
+}
+
+fn errors(mutate: impl FnOnce(&mut Value)) -> Vec<CompileError> {
+    let mut v = base();
+    mutate(&mut v);
+    let bytes = serde_json::to_vec(&v).unwrap();
+    match parse_source(&bytes).and_then(|s| compile(&s)) {
+        Ok(_) => vec![],
+        Err(e) => e.errors,
+    }
+}
+
+fn expect_error(mutate: impl FnOnce(&mut Value), pointer: &str, message: &str, hint: Option<&str>) {
+    let errs = errors(mutate);
+    let found = errs.iter().find(|e| e.pointer == pointer);
+    let Some(e) = found else {
+        panic!("no error at {pointer}; got {errs:#?}")
+    };
+    assert!(
+        e.message.contains(message),
+        "{pointer}: `{}` lacks `{message}`",
+        e.message
+    );
+    if let Some(h) = hint {
+        assert!(
+            e.hint.as_deref().unwrap_or("").contains(h),
+            "{pointer}: hint {:?} lacks `{h}`",
+            e.hint
+        );
+    }
+}
+
+#[test]
+fn the_base_policy_compiles() {
+    assert_eq!(errors(|_| {}), vec![]);
+}
+
+#[test]
+fn unknown_role_suggests_the_closest() {
+    expect_error(
+        |v| v["orgs"][0]["bindings"][0]["role"] = json!("veiwer"),
+        "/orgs/0/bindings/0/role",
+        "unknown role `veiwer`",
+        Some("did you mean `viewer`?"),
+    );
+}
+
+#[test]
+fn undeclared_permission() {
+    expect_error(
+        |v| v["roles"][1]["permissions"][0] = json!("workflow:delete"),
+        "/roles/1/permissions/0",
+        "permission `workflow:delete` is not declared",
+        Some("did you mean"),
+    );
+    expect_error(
+        |v| v["roles"][1]["permissions"][0] = json!("billing:*"),
+        "/roles/1/permissions/0",
+        "resource type of `billing:*` is not declared",
+        None,
+    );
+    expect_error(
+        |v| v["roles"][1]["permissions"][0] = json!("workflow"),
+        "/roles/1/permissions/0",
+        "not a permission pattern",
+        Some("`type:verb`"),
+    );
+}
+
+#[test]
+fn environment_of_another_org() {
+    expect_error(
+        |v| v["orgs"][0]["bindings"][0]["env"] = json!("b-dev"),
+        "/orgs/0/bindings/0/env",
+        "environment `b-dev` belongs to org `b`, not `a`",
+        Some("bind it in org `b`"),
+    );
+    expect_error(
+        |v| v["orgs"][0]["bindings"][0]["env"] = json!("a-dve"),
+        "/orgs/0/bindings/0/env",
+        "unknown environment `a-dve`",
+        Some("did you mean `a-dev`?"),
+    );
+}
+
+#[test]
+fn duplicate_ids() {
+    expect_error(
+        |v| v["orgs"][0]["users"] = json!([{ "id": "ann" }, { "id": "ann" }]),
+        "/orgs/0/users/1/id",
+        "duplicate user id `ann`",
+        None,
+    );
+    expect_error(
+        |v| v["orgs"][1]["environments"][0]["id"] = json!("a-dev"),
+        "/orgs/1/environments/0/id",
+        "duplicate environment id `a-dev`",
+        Some("unique across organizations"),
+    );
+    expect_error(
+        |v| v["roles"][1]["id"] = json!("admin"),
+        "/roles/1/id",
+        "duplicate role id `admin`",
+        None,
+    );
+    expect_error(
+        |v| v["permissions"]["logs"] = json!(["read", "read"]),
+        "/permissions/logs/1",
+        "declared twice",
+        None,
+    );
+}
+
+#[test]
+fn scope_mismatches() {
+    expect_error(
+        |v| {
+            v["orgs"][0]["bindings"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("env");
+        },
+        "/orgs/0/bindings/0/env",
+        "`viewer` is an env role; name its environment",
+        Some("`*`"),
+    );
+    expect_error(
+        |v| v["orgs"][0]["bindings"] = json!([{ "role": "admin", "user": "ann", "env": "a-dev" }]),
+        "/orgs/0/bindings/0/env",
+        "`admin` is an org role",
+        None,
+    );
+    expect_error(
+        |v| v["roles"][1]["env_ceiling"] = json!(["logs:read"]),
+        "/roles/1/env_ceiling",
+        "only org roles",
+        None,
+    );
+}
+
+#[test]
+fn conditions_are_bounded_and_checked() {
+    let mut deep = json!({ "eq": [{ "attr": "resource.x" }, "y"] });
+    for _ in 0..9 {
+        deep = json!({ "not": deep });
+    }
+    expect_error(
+        |v| v["orgs"][0]["bindings"][0]["when"] = deep,
+        "/orgs/0/bindings/0/when/not/not/not/not/not/not/not/not",
+        "nested deeper than 8",
+        None,
+    );
+    let wide: Vec<Value> = (0..30)
+        .map(|i| json!({ "eq": [{ "attr": "resource.x" }, i] }))
+        .collect();
+    expect_error(
+        |v| v["orgs"][0]["bindings"][0]["when"] = json!({ "any": wide }),
+        "/orgs/0/bindings/0/when",
+        "at most 64 are allowed",
+        None,
+    );
+    expect_error(
+        |v| v["orgs"][0]["bindings"][0]["when"] = json!({ "equals": [1, 2] }),
+        "/orgs/0/bindings/0/when/equals",
+        "unknown operator `equals`",
+        None,
+    );
+    expect_error(
+        |v| v["orgs"][0]["bindings"][0]["when"] = json!({ "eq": [{ "attr": "user.x" }, 1] }),
+        "/orgs/0/bindings/0/when/eq/0/attr",
+        "not an attribute reference",
+        None,
+    );
+}
+
+#[test]
+fn shape_errors_carry_a_pointer() {
+    expect_error(
+        |v| v["orgs"][0]["users"][0]["colour"] = json!("red"),
+        "/orgs/0/users/0/colour",
+        "unknown field `colour`",
+        None,
+    );
+    expect_error(
+        |v| v["roles"][0]["scope"] = json!("global"),
+        "/roles/0/scope",
+        "unknown variant `global`",
+        None,
+    );
+    expect_error(
+        |v| v["orgs"][0]["bindings"][0]["not_after"] = json!("tomorrow"),
+        "/orgs/0/bindings/0/not_after",
+        "`tomorrow` is not a time",
+        Some("RFC 3339"),
+    );
+}
+
+#[test]
+fn several_errors_are_reported_at_once() {
+    let errs = errors(|v| {
+        v["orgs"][0]["bindings"][0]["role"] = json!("nobody");
+        v["roles"][0]["can_assign"] = json!(["ghost"]);
+    });
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+}

@@ -1,0 +1,391 @@
+//! Token verification at the core: each case is named for what it defends against.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ed25519_dalek::SigningKey;
+use portcullis::keys::{Alg, KeyMaterial, TrustedKey};
+use portcullis::mint::sign_parts;
+use portcullis::model::{Issuer, Policy, PolicyData};
+use portcullis::token::{verify, TokenError, VerifyOptions, MAX_TOKEN_BYTES};
+use portcullis::TokenKind;
+use serde_json::{json, Value};
+
+const NOW: i64 = 1_780_315_200;
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[11; 32])
+}
+
+fn policy(kinds: Vec<TokenKind>) -> Policy {
+    Policy::new(PolicyData {
+        org: "acme".into(),
+        issuers: vec![Issuer {
+            iss: "https://idp.example".into(),
+            audience: "https://api.example".into(),
+            kinds,
+            max_lifetime: 3600,
+            leeway: 30,
+            keys: vec![TrustedKey {
+                kid: "k1".into(),
+                alg: Alg::EdDSA,
+                material: KeyMaterial::Ed25519(key().verifying_key().to_bytes()),
+            }],
+        }],
+        ..PolicyData::default()
+    })
+    .unwrap()
+}
+
+fn header(kind: TokenKind) -> Value {
+    json!({ "alg": "EdDSA", "typ": kind.typ(), "kid": "k1" })
+}
+
+fn claims(kind: TokenKind) -> Value {
+    let mut c = json!({
+        "iss": "https://idp.example", "sub": "ann", "aud": "https://api.example",
+        "exp": NOW + 600, "iat": NOW - 10, "jti": "t-1", "org": "acme"
+    });
+    match kind {
+        TokenKind::EnvAuth => c["env"] = json!("acme-dev"),
+        TokenKind::Service => c["client_id"] = json!("svc-1"),
+        TokenKind::OrgAuth => {}
+    }
+    c
+}
+
+fn sign(header: &Value, payload: &Value) -> String {
+    sign_parts(
+        &key(),
+        header.to_string().as_bytes(),
+        payload.to_string().as_bytes(),
+    )
+}
+
+fn check(token: &str) -> Result<(), TokenError> {
+    verify(
+        token,
+        &policy(TokenKind::ALL.to_vec()),
+        &VerifyOptions {
+            now: NOW,
+            audience: None,
+        },
+    )
+    .map(|_| ())
+}
+
+fn with(kind: TokenKind, edit: impl FnOnce(&mut Value, &mut Value)) -> Result<(), TokenError> {
+    let (mut h, mut c) = (header(kind), claims(kind));
+    edit(&mut h, &mut c);
+    check(&sign(&h, &c))
+}
+
+#[test]
+fn well_formed_tokens_of_every_kind_verify() {
+    for kind in TokenKind::ALL {
+        assert_eq!(with(kind, |_, _| {}), Ok(()), "{kind:?}");
+    }
+    let t = verify(
+        &sign(&header(TokenKind::EnvAuth), &claims(TokenKind::EnvAuth)),
+        &policy(TokenKind::ALL.to_vec()),
+        &VerifyOptions {
+            now: NOW,
+            audience: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (t.kind(), t.sub(), t.org(), t.env()),
+        (TokenKind::EnvAuth, "ann", "acme", Some("acme-dev"))
+    );
+}
+
+#[test]
+fn typ_compares_as_a_media_type() {
+    assert_eq!(
+        with(TokenKind::EnvAuth, |h, _| h["typ"] =
+            json!("application/envauth+jwt")),
+        Ok(())
+    );
+    assert_eq!(
+        with(TokenKind::EnvAuth, |h, _| h["typ"] = json!("EnvAuth+JWT")),
+        Ok(())
+    );
+    assert_eq!(
+        with(TokenKind::EnvAuth, |h, _| h["typ"] = json!("JWT")),
+        Err(TokenError::UnknownType)
+    );
+}
+
+#[test]
+fn every_kind_requires_its_claims() {
+    for kind in TokenKind::ALL {
+        let mut required = vec!["iss", "sub", "aud", "exp", "iat", "jti", "org"];
+        match kind {
+            TokenKind::EnvAuth => required.push("env"),
+            TokenKind::Service => required.push("client_id"),
+            TokenKind::OrgAuth => {}
+        }
+        for claim in required {
+            let got = with(kind, |_, c| {
+                c.as_object_mut().unwrap().remove(claim);
+            });
+            assert_eq!(
+                got,
+                Err(TokenError::MissingClaim(claim)),
+                "{kind:?} without {claim}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_kind_the_issuer_may_not_mint_is_refused() {
+    let p = policy(vec![TokenKind::EnvAuth]);
+    let t = sign(&header(TokenKind::OrgAuth), &claims(TokenKind::OrgAuth));
+    assert_eq!(
+        verify(
+            &t,
+            &p,
+            &VerifyOptions {
+                now: NOW,
+                audience: None
+            }
+        )
+        .unwrap_err(),
+        TokenError::KindNotAllowed
+    );
+}
+
+#[test]
+fn times_are_checked_against_now_with_the_leeway() {
+    use TokenKind::EnvAuth;
+    assert_eq!(
+        with(EnvAuth, |_, c| {
+            c["iat"] = json!(NOW - 700);
+            c["exp"] = json!(NOW - 31);
+        }),
+        Err(TokenError::Expired)
+    );
+    assert_eq!(
+        with(EnvAuth, |_, c| {
+            c["iat"] = json!(NOW - 700);
+            c["exp"] = json!(NOW - 29);
+        }),
+        Ok(()),
+        "within leeway"
+    );
+    assert_eq!(
+        with(EnvAuth, |_, c| c["nbf"] = json!(NOW + 31)),
+        Err(TokenError::NotYetValid)
+    );
+    assert_eq!(with(EnvAuth, |_, c| c["nbf"] = json!(NOW + 29)), Ok(()));
+    assert_eq!(
+        with(EnvAuth, |_, c| {
+            c["iat"] = json!(NOW + 31);
+            c["exp"] = json!(NOW + 600);
+        }),
+        Err(TokenError::IssuedInFuture)
+    );
+    assert_eq!(
+        with(EnvAuth, |_, c| c["exp"] = json!(NOW + 3600)),
+        Err(TokenError::LifetimeTooLong)
+    );
+    assert_eq!(
+        with(EnvAuth, |_, c| c["exp"] = json!(NOW - 10)),
+        Err(TokenError::InvalidClaim("exp")),
+        "exp before iat"
+    );
+    assert_eq!(
+        with(EnvAuth, |_, c| c["exp"] = json!("tomorrow")),
+        Err(TokenError::BadJson)
+    );
+}
+
+#[test]
+fn issuer_and_audience_must_match() {
+    use TokenKind::EnvAuth;
+    assert_eq!(
+        with(EnvAuth, |_, c| c["iss"] = json!("https://evil.example")),
+        Err(TokenError::WrongIssuer)
+    );
+    assert_eq!(
+        with(EnvAuth, |_, c| c["aud"] = json!("https://other.example")),
+        Err(TokenError::WrongAudience)
+    );
+    assert_eq!(
+        with(EnvAuth, |_, c| c["aud"] =
+            json!(["https://other.example", "https://api.example"])),
+        Ok(())
+    );
+    assert_eq!(
+        with(EnvAuth, |_, c| c["aud"] = json!([])),
+        Err(TokenError::InvalidClaim("aud"))
+    );
+    let t = sign(&header(EnvAuth), &claims(EnvAuth));
+    let p = policy(TokenKind::ALL.to_vec());
+    assert_eq!(
+        verify(
+            &t,
+            &p,
+            &VerifyOptions {
+                now: NOW,
+                audience: Some("https://gateway.example")
+            }
+        )
+        .unwrap_err(),
+        TokenError::WrongAudience
+    );
+}
+
+#[test]
+fn headers_that_bring_their_own_keys_or_extensions_are_refused() {
+    use TokenKind::EnvAuth;
+    for name in ["jwk", "jku", "x5u", "x5c", "x5t", "zip", "b64"] {
+        assert!(
+            matches!(
+                with(EnvAuth, |h, _| h[name] = json!("x")),
+                Err(TokenError::ForbiddenHeader(_))
+            ),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        with(EnvAuth, |h, _| h["crit"] = json!(["exp"])),
+        Err(TokenError::UnsupportedCritical)
+    );
+    assert_eq!(
+        with(EnvAuth, |h, _| h["kid"] = json!("../../k1")),
+        Err(TokenError::UnknownKey)
+    );
+    assert_eq!(
+        with(EnvAuth, |h, _| h["kid"] = json!("")),
+        Err(TokenError::MissingKeyId)
+    );
+    for alg in [
+        "none", "None", "NONE", "HS256", "HS384", "PS256", "ES384", "eddsa",
+    ] {
+        assert_eq!(
+            with(EnvAuth, |h, _| h["alg"] = json!(alg)),
+            Err(TokenError::UnsupportedAlgorithm),
+            "{alg}"
+        );
+    }
+    assert_eq!(
+        with(EnvAuth, |h, _| h["alg"] = json!("ES256")),
+        Err(TokenError::AlgorithmMismatch)
+    );
+    assert_eq!(
+        with(EnvAuth, |h, _| h["alg"] = json!("RS256")),
+        Err(TokenError::AlgorithmMismatch)
+    );
+}
+
+#[test]
+fn the_signature_covers_every_byte() {
+    let t = sign(&header(TokenKind::EnvAuth), &claims(TokenKind::EnvAuth));
+    let parts: Vec<&str> = t.split('.').collect();
+    let mut c = claims(TokenKind::EnvAuth);
+    c["sub"] = json!("admin");
+    let forged_payload = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(c.to_string()),
+        parts[2]
+    );
+    assert_eq!(check(&forged_payload), Err(TokenError::BadSignature));
+    let mut h = header(TokenKind::EnvAuth);
+    h["typ"] = json!("orgauth+jwt");
+    let forged_header = format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(h.to_string()),
+        parts[1],
+        parts[2]
+    );
+    assert_eq!(check(&forged_header), Err(TokenError::BadSignature));
+    // A non-canonical S (S + L) is the same signature to a lax verifier; it is refused.
+    let mut sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    let l: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = sig[32 + i] as u16 + l[i] as u16 + carry;
+        sig[32 + i] = sum as u8;
+        carry = sum >> 8;
+    }
+    let malleable = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(&sig));
+    assert_eq!(check(&malleable), Err(TokenError::BadSignature));
+    let short = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        URL_SAFE_NO_PAD.encode(&sig[..63])
+    );
+    assert_eq!(check(&short), Err(TokenError::BadSignature));
+}
+
+#[test]
+fn encodings_are_strict() {
+    let t = sign(&header(TokenKind::EnvAuth), &claims(TokenKind::EnvAuth));
+    assert_eq!(
+        check(&format!("{t}=")),
+        Err(TokenError::Malformed),
+        "padding"
+    );
+    assert_eq!(
+        check(&format!(" {t}")),
+        Err(TokenError::Malformed),
+        "whitespace"
+    );
+    assert_eq!(
+        check(&t.replace('-', "+").replace('_', "/")),
+        if t.contains(['-', '_']) {
+            Err(TokenError::Malformed)
+        } else {
+            Ok(())
+        }
+    );
+    assert_eq!(
+        check(&format!("{t}.extra")),
+        Err(TokenError::Malformed),
+        "extra segment"
+    );
+    assert_eq!(
+        check(&"a".repeat(MAX_TOKEN_BYTES + 1)),
+        Err(TokenError::TooLarge)
+    );
+}
+
+#[test]
+fn payloads_are_plain_objects() {
+    let h = header(TokenKind::EnvAuth).to_string();
+    let dup = r#"{"iss":"https://idp.example","sub":"ann","sub":"admin","aud":"https://api.example","exp":1780315800,"iat":1780315190,"jti":"t","org":"acme","env":"acme-dev"}"#;
+    assert_eq!(
+        check(&sign_parts(&key(), h.as_bytes(), dup.as_bytes())),
+        Err(TokenError::BadJson),
+        "duplicate claim"
+    );
+    assert_eq!(
+        check(&sign_parts(&key(), h.as_bytes(), b"[1,2]")),
+        Err(TokenError::BadJson),
+        "array payload"
+    );
+    assert_eq!(
+        check(&sign_parts(&key(), h.as_bytes(), b"\"sub\"")),
+        Err(TokenError::BadJson),
+        "string payload"
+    );
+    let nested = format!("{{\"x\":{}1{}}}", "[".repeat(50), "]".repeat(50));
+    assert_eq!(
+        check(&sign_parts(&key(), h.as_bytes(), nested.as_bytes())),
+        Err(TokenError::BadJson),
+        "deep nesting"
+    );
+}
