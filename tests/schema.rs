@@ -1,5 +1,10 @@
 //! The JSON Schema in `schema/` accepts every example policy and refuses malformed ones.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::Path;
 
@@ -26,7 +31,10 @@ fn every_example_policy_matches_the_schema() {
             continue;
         }
         let doc = read(&path);
-        let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        let errors: Vec<String> = v
+            .iter_errors(&doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
         assert!(errors.is_empty(), "{name}: {errors:#?}");
         checked += 1;
     }
@@ -48,7 +56,8 @@ fn the_schema_refuses_what_the_compiler_refuses() {
         json!({ "permissions": { "doc": ["read"] } }),
     ] {
         assert!(!v.is_valid(&bad), "accepted {bad}");
-        let compiled = portcullis::policy::parse_source(bad.to_string().as_bytes()).and_then(|s| portcullis::policy::compile(&s));
+        let compiled = portcullis::policy::parse_source(bad.to_string().as_bytes())
+            .and_then(|s| portcullis::policy::compile(&s));
         assert!(compiled.is_err(), "the compiler accepted {bad}");
     }
 }
