@@ -535,7 +535,7 @@ pub fn check(out: &Output, r: &CheckRequest, explain: bool) -> Outcome {
                 s.push_str("\n  trace:");
                 for step in &x.trace {
                     s.push_str(&format!(
-                        "\n    {:<11}{:<7}{}",
+                        "\n    {:<12}{:<7}{}",
                         step.check, step.outcome, step.note
                     ));
                     if let Some(rule) = &step.rule {
