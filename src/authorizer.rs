@@ -471,3 +471,91 @@ impl Authorizer {
         engine.decision(Reason::Allowed, Some(rule.clone()), None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{authorizer, request, token, NOW};
+    use crate::token::TokenKind::{EnvAuth, OrgAuth};
+
+    #[test]
+    fn batch_checks_answer_like_single_checks() {
+        let a = authorizer();
+        let t = token(&a, EnvAuth, "mia", Some("dev"), |_| {});
+        let requests: Vec<Request> = ["doc:read", "doc:edit", "doc:delete", "users:manage"]
+            .iter()
+            .map(|p| request(p, Some("dev")))
+            .collect();
+        let batch = a.check_many(&t, &requests, NOW);
+        let single: Vec<Decision> = requests.iter().map(|r| a.check(&t, r, NOW)).collect();
+        assert_eq!(batch, single);
+        assert_eq!(batch.iter().filter(|d| d.allowed).count(), 2);
+    }
+
+    #[test]
+    fn authorize_never_fails_on_a_bad_token() {
+        let a = authorizer();
+        let d = a.authorize(
+            "garbage",
+            &request("doc:read", Some("dev")),
+            &crate::token::VerifyOptions {
+                now: NOW,
+                audience: None,
+            },
+        );
+        assert_eq!(
+            (d.reason, d.detail, d.bundle_version),
+            (Reason::InvalidToken, Some("token_malformed"), 3)
+        );
+        assert_eq!(a.provenance(), Provenance::UnsignedPreview);
+    }
+
+    #[test]
+    fn effective_permissions_list_roles_grants_and_restrictions() {
+        let a = authorizer();
+        let t = token(&a, EnvAuth, "mia", Some("prod"), |_| {});
+        let p = a.permissions(&t, Some("prod"), NOW).unwrap();
+        assert_eq!(
+            p.permissions,
+            ["doc:read", "doc:edit"],
+            "editor is capped by member's ceiling"
+        );
+        let roles: Vec<(&str, &str)> = p.roles.iter().map(|r| (&*r.role, r.via.as_str())).collect();
+        assert_eq!(roles, [("member", "direct"), ("editor", "group:writers")]);
+        assert_eq!(p.restrictions[0].rule.as_ref(), "no-prod-deletes");
+        let t = token(&a, OrgAuth, "olga", None, |_| {});
+        let p = a.permissions(&t, None, NOW).unwrap();
+        assert_eq!(p.permissions.len(), 4);
+        assert_eq!(
+            a.permissions(&t, Some("dev"), NOW).unwrap_err().reason,
+            Reason::EnvTokenRequired
+        );
+    }
+
+    #[test]
+    fn delegation_needs_the_role_and_the_targets_roles_in_the_assignable_set() {
+        let a = authorizer();
+        let olga = token(&a, OrgAuth, "olga", None, |_| {});
+        let mia = token(&a, OrgAuth, "mia", None, |_| {});
+        let d = |t: &VerifiedToken, role: &str, user: &str, env: Option<&str>| {
+            a.delegation(t, DelegationAction::Assign, role, user, env, NOW)
+        };
+        assert!(d(&olga, "member", "newbie", None).allowed);
+        assert!(d(&mia, "editor", "newbie", Some("dev")).allowed);
+        assert_eq!(
+            d(&mia, "member", "newbie", None).detail,
+            Some("role_not_assignable")
+        );
+        assert_eq!(
+            d(&mia, "editor", "olga", Some("dev")).reason,
+            Reason::Allowed,
+            "olga holds no role in dev"
+        );
+        assert_eq!(
+            d(&mia, "editor", "newbie", None).detail,
+            Some("env_role_needs_env")
+        );
+        let d2 = a.delegation(&mia, DelegationAction::Remove, "member", "olga", None, NOW);
+        assert_eq!(d2.detail, Some("role_not_assignable"));
+    }
+}

@@ -963,3 +963,122 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
         routes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rich() -> PolicyData {
+        let source =
+            crate::policy::parse_source(crate::testing::source().to_string().as_bytes()).unwrap();
+        let mut data = crate::policy::compile(&source).unwrap().remove(0);
+        let every_condition = Condition::All(vec![
+            Condition::Any(vec![Condition::Has(AttrRef {
+                subject: Subject::Context,
+                name: "ip".into(),
+            })]),
+            Condition::Not(Box::new(Condition::Eq(
+                Operand::Attr(AttrRef {
+                    subject: Subject::Env,
+                    name: "tier".into(),
+                }),
+                Operand::Literal(Value::List(vec![
+                    Value::Int(-5),
+                    Value::Bool(true),
+                    Value::Str("x".into()),
+                ])),
+            ))),
+            Condition::In(
+                Operand::Attr(AttrRef {
+                    subject: Subject::Resource,
+                    name: "site".into(),
+                }),
+                Operand::Attr(AttrRef {
+                    subject: Subject::Principal,
+                    name: "sites".into(),
+                }),
+            ),
+            Condition::Time {
+                after: Some(-1),
+                before: None,
+            },
+        ]);
+        data.bindings[0].condition = Some(every_condition);
+        data.bindings[0].window = Window {
+            not_before: Some(i64::MIN),
+            not_after: Some(i64::MAX),
+        };
+        data.revocations.subjects_before.push(("mia".into(), 42));
+        data.issuers[0].keys.push(TrustedKey {
+            kid: "p256".into(),
+            alg: Alg::ES256,
+            material: KeyMaterial::P256 {
+                x: hex32("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"),
+                y: hex32("4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"),
+            },
+        });
+        data.routes.push(Route {
+            id: "r".into(),
+            method: "GET".into(),
+            path: RouteTemplate::parse("/v1/envs/{env}/docs/{id}").unwrap(),
+            permission: 0,
+            resource_type: "doc".into(),
+            env: EnvSource::PathParam("env".into()),
+            id_param: Some("id".into()),
+        });
+        data
+    }
+
+    fn hex32(h: &str) -> [u8; 32] {
+        let bytes: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        bytes.try_into().unwrap()
+    }
+
+    #[test]
+    fn every_field_survives_encoding() {
+        let data = rich();
+        assert_eq!(decode_body(&encode_body(&data)).unwrap(), data);
+        let signer = BundleSigner::from_seed("k", &[5; 32]);
+        let mut keys = BundleKeys::new();
+        keys.add("k", &signer.public_key()).unwrap();
+        let bytes = build(&data, 1, 0, 10, &signer).unwrap();
+        let (header, policy) = load(
+            &bytes,
+            &keys,
+            LoadOptions {
+                now: 5,
+                min_version: 1,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (header.org.as_str(), header.version, header.kid.as_str()),
+            ("acme", 1, "k")
+        );
+        assert_eq!(policy.data(), &data);
+    }
+
+    #[test]
+    fn every_truncated_body_is_refused() {
+        let body = encode_body(&rich());
+        for len in 0..body.len() {
+            assert!(
+                decode_body(&body[..len]).is_err(),
+                "body truncated to {len} bytes decoded"
+            );
+        }
+    }
+
+    #[test]
+    fn counts_cannot_promise_more_than_the_bytes_left() {
+        let mut w = Writer::new();
+        w.str("acme");
+        w.varint(u64::MAX);
+        assert_eq!(
+            decode_body(&w.into_bytes()).unwrap_err(),
+            BundleError::Corrupt(DecodeError::TooMany)
+        );
+    }
+}

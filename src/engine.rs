@@ -628,3 +628,122 @@ impl<'t> Tracer<'t> {
         Tracer(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{authorizer, request, token, NOW};
+    use crate::token::TokenKind::{EnvAuth, OrgAuth, Service};
+
+    fn reason(
+        kind: crate::token::TokenKind,
+        sub: &str,
+        tenv: Option<&str>,
+        action: &str,
+        renv: Option<&str>,
+    ) -> Reason {
+        let a = authorizer();
+        let t = token(&a, kind, sub, tenv, |_| {});
+        a.check(&t, &request(action, renv), NOW).reason
+    }
+
+    #[test]
+    fn the_first_applicable_reason_decides() {
+        let a = authorizer();
+        // Revoked beats cross-tenant: a burned token is refused as revoked wherever it is used.
+        let t = token(&a, EnvAuth, "mia", Some("dev"), |c| c.jti = "burned".into());
+        let mut r = request("doc:read", Some("dev"));
+        r.resource.org = Some("globex".into());
+        assert_eq!(a.check(&t, &r, NOW).reason, Reason::Revoked);
+        // Cross-tenant beats cross-environment.
+        let t = token(&a, EnvAuth, "mia", Some("dev"), |_| {});
+        assert_eq!(a.check(&t, &r, NOW).reason, Reason::CrossTenant);
+        // Cross-environment beats not-a-member.
+        assert_eq!(
+            reason(EnvAuth, "stranger", Some("dev"), "doc:read", Some("prod")),
+            Reason::CrossEnvironment
+        );
+        assert_eq!(
+            reason(EnvAuth, "stranger", Some("dev"), "doc:read", Some("dev")),
+            Reason::NotAMember
+        );
+        // Explicit deny beats outside-token-scope.
+        let t = token(&a, EnvAuth, "olga", Some("prod"), |c| {
+            c.scope = Some("doc:read".into())
+        });
+        assert_eq!(
+            a.check(&t, &request("doc:delete", Some("prod")), NOW)
+                .reason,
+            Reason::ExplicitDeny
+        );
+        assert_eq!(
+            a.check(&t, &request("doc:edit", Some("prod")), NOW).reason,
+            Reason::OutsideTokenScope
+        );
+        assert_eq!(
+            a.check(&t, &request("doc:read", Some("prod")), NOW).reason,
+            Reason::Allowed
+        );
+    }
+
+    #[test]
+    fn token_kinds_bind_where_they_act() {
+        assert_eq!(
+            reason(OrgAuth, "olga", None, "users:manage", None),
+            Reason::Allowed
+        );
+        assert_eq!(
+            reason(OrgAuth, "olga", None, "doc:read", Some("dev")),
+            Reason::EnvTokenRequired
+        );
+        assert_eq!(
+            reason(EnvAuth, "olga", Some("dev"), "users:manage", None),
+            Reason::CrossEnvironment
+        );
+        assert_eq!(
+            reason(Service, "bot-1", None, "doc:read", Some("prod")),
+            Reason::Allowed
+        );
+        assert_eq!(
+            reason(EnvAuth, "gone", Some("dev"), "doc:read", Some("dev")),
+            Reason::Revoked
+        );
+        assert_eq!(
+            reason(EnvAuth, "olga", Some("qa"), "doc:read", Some("qa")),
+            Reason::CrossTenant
+        );
+    }
+
+    #[test]
+    fn ceilings_cap_env_grants_and_name_the_capped_rule() {
+        let a = authorizer();
+        let t = token(&a, EnvAuth, "mia", Some("dev"), |_| {});
+        let d = a.check(&t, &request("doc:edit", Some("dev")), NOW);
+        assert_eq!(
+            (d.reason, d.rule.as_deref()),
+            (Reason::Allowed, Some("writers:editor@*"))
+        );
+        let d = a.check(&t, &request("doc:delete", Some("dev")), NOW);
+        assert_eq!(
+            (d.reason, d.rule.as_deref(), d.detail),
+            (
+                Reason::NoMatchingGrant,
+                Some("writers:editor@*"),
+                Some("above_env_ceiling")
+            )
+        );
+        let d = a.check(&t, &request("doc:fly", Some("dev")), NOW);
+        assert_eq!(d.detail, Some("undeclared_permission"));
+    }
+
+    #[test]
+    fn an_expired_session_is_refused_at_decision_time() {
+        let a = authorizer();
+        let t = token(&a, EnvAuth, "olga", Some("dev"), |_| {});
+        let d = a.check(&t, &request("doc:read", Some("dev")), NOW + 301 + 30);
+        assert_eq!(
+            (d.reason, d.detail),
+            (Reason::InvalidToken, Some("token_expired"))
+        );
+    }
+}

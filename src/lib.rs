@@ -35,6 +35,9 @@ pub mod time;
 pub mod token;
 pub mod value;
 
+#[cfg(test)]
+mod testing;
+
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use portcullis_no_rng as _;
 

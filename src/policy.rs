@@ -1537,3 +1537,53 @@ struct TimeWindowSource {
 
 /// Re-exported so callers can build role ids without the model module.
 pub type RoleId = Arc<str>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_bind_everyone_and_rule_ids_are_derived() {
+        let source = parse_source(crate::testing::source().to_string().as_bytes()).unwrap();
+        let mut source = source;
+        source.orgs[0].defaults.push(DefaultSource {
+            id: None,
+            role: "editor".into(),
+            env: Some("dev".into()),
+            when: None,
+        });
+        let data = compile(&source).unwrap().remove(0);
+        let ids: Vec<&str> = data.bindings.iter().map(|b| &*b.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "olga:owner",
+                "mia:member",
+                "writers:editor@*",
+                "bot:member",
+                "default:editor@dev"
+            ]
+        );
+        let last = data.bindings.last().unwrap();
+        assert_eq!(
+            (last.target, last.env),
+            (Target::Everyone, Some(EnvSelector::One(0)))
+        );
+        assert_eq!(data.bindings[2].env, Some(EnvSelector::All));
+    }
+
+    #[test]
+    fn closest_suggests_only_near_names() {
+        assert_eq!(
+            closest("Admn", ["Admin", "Read"].into_iter()),
+            Some("Admin")
+        );
+        assert_eq!(closest("zzzz", ["Admin", "Read"].into_iter()), None);
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_document_are_an_error() {
+        let err = parse_source(b"{\"permissions\": {}, \"orgs\": []} x").unwrap_err();
+        assert_eq!(err.errors.len(), 1);
+    }
+}

@@ -329,3 +329,32 @@ pub fn run(file: &PolicyTestFile, orgs: &[PolicyData], version: u64) -> Result<T
     }
     Ok(TestReport { cases: results })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_expectation_is_reported_with_what_happened() {
+        let source =
+            crate::policy::parse_source(crate::testing::source().to_string().as_bytes()).unwrap();
+        let data = crate::policy::compile(&source).unwrap();
+        let file: PolicyTestFile = serde_json::from_value(serde_json::json!({
+            "policy": "unused",
+            "now": 1_780_315_200,
+            "cases": [
+                { "name": "right", "token": { "org": "acme", "sub": "olga" },
+                  "request": { "action": "users:manage", "resource": { "type": "users" } }, "expect": "allowed", "rule": "olga:owner" },
+                { "name": "wrong", "token": { "org": "acme", "sub": "mia", "env": "dev" },
+                  "request": { "action": "doc:delete", "resource": { "type": "doc", "env": "dev" } }, "expect": "allowed" }
+            ]
+        }))
+        .unwrap();
+        let report = run(&file, &data, 1).unwrap();
+        assert_eq!((report.passed(), report.failed()), (1, 1));
+        assert_eq!(
+            report.cases[1].got,
+            "no_matching_grant by `writers:editor@*` (above_env_ceiling)"
+        );
+    }
+}

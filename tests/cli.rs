@@ -225,6 +225,27 @@ fn explain_shows_the_deciding_rule() {
     );
 }
 
+/// `portcullis users <verb> POLICY --org northwind --as ACTOR --user USER [--role ROLE]`.
+fn users(verb: &str, policy: &Path, actor: &str, user: &str, role: Option<&str>) -> Output {
+    let mut args = vec![
+        "users",
+        verb,
+        s(policy),
+        "--org",
+        "northwind",
+        "--as",
+        actor,
+        "--user",
+        user,
+        "--now",
+        NOW,
+    ];
+    if let Some(r) = role {
+        args.extend(["--role", r]);
+    }
+    pc(&args)
+}
+
 #[test]
 fn users_add_and_remove_follow_the_delegation_rules() {
     let dir = scratch("users");
@@ -234,21 +255,7 @@ fn users_add_and_remove_follow_the_delegation_rules() {
     let bundle = dir.join("northwind.bundle");
 
     // Jane (Admin) adds Carol as Write: allowed, and Carol can work once the bundle is rebuilt.
-    let o = pc(&[
-        "users",
-        "add",
-        s(&policy),
-        "--org",
-        "northwind",
-        "--as",
-        "jane",
-        "--user",
-        "carol",
-        "--role",
-        "Write",
-        "--now",
-        NOW,
-    ]);
+    let o = users("add", &policy, "jane", "carol", Some("Write"));
     assert_eq!(
         code(&o),
         0,
@@ -265,86 +272,24 @@ fn users_add_and_remove_follow_the_delegation_rules() {
 
     // Jane may never touch a SuperAdmin assignment, nor hand out Admin; the file is unchanged.
     let before = std::fs::read(&policy).unwrap();
-    let o = pc(&[
-        "users",
-        "remove",
-        s(&policy),
-        "--org",
-        "northwind",
-        "--as",
-        "jane",
-        "--user",
-        "sue",
-        "--role",
-        "SuperAdmin",
-        "--now",
-        NOW,
-    ]);
-    assert_eq!(code(&o), 1, "{}", stdout(&o));
-    let o = pc(&[
-        "users",
-        "add",
-        s(&policy),
-        "--org",
-        "northwind",
-        "--as",
-        "jane",
-        "--user",
-        "dave",
-        "--role",
-        "Admin",
-        "--now",
-        NOW,
-    ]);
-    assert_eq!(code(&o), 1);
-    let o = pc(&[
-        "users",
-        "add",
-        s(&policy),
-        "--org",
-        "northwind",
-        "--as",
-        "jane",
-        "--user",
-        "sue",
-        "--role",
-        "Read",
-        "--now",
-        NOW,
-    ]);
-    assert_eq!(code(&o), 1);
-    let o = pc(&[
-        "users",
-        "add",
-        s(&policy),
-        "--org",
-        "northwind",
-        "--as",
-        "bob",
-        "--user",
-        "dave",
-        "--role",
-        "Read",
-        "--now",
-        NOW,
-    ]);
-    assert_eq!(code(&o), 1, "Write holders may not assign roles");
+    assert_eq!(
+        code(&users("remove", &policy, "jane", "sue", Some("SuperAdmin"))),
+        1
+    );
+    assert_eq!(
+        code(&users("add", &policy, "jane", "dave", Some("Admin"))),
+        1
+    );
+    assert_eq!(code(&users("add", &policy, "jane", "sue", Some("Read"))), 1);
+    assert_eq!(
+        code(&users("add", &policy, "bob", "dave", Some("Read"))),
+        1,
+        "Write holders may not assign roles"
+    );
     assert_eq!(std::fs::read(&policy).unwrap(), before);
 
     // Removing Carol: the next bundle no longer knows her.
-    let o = pc(&[
-        "users",
-        "remove",
-        s(&policy),
-        "--org",
-        "northwind",
-        "--as",
-        "jane",
-        "--user",
-        "carol",
-        "--now",
-        NOW,
-    ]);
+    let o = users("remove", &policy, "jane", "carol", None);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     build(&policy, &keys, &bundle);
     let (c, d) = check(&bundle, &keys, &carol, "workflow:edit", Some("nw-staging"));
@@ -362,6 +307,48 @@ fn users_add_and_remove_follow_the_delegation_rules() {
     ]);
     let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(shown[0]["roles"][0], "Write");
+}
+
+#[test]
+fn an_unsigned_preview_decides_straight_from_the_source() {
+    let bob = mint("bob", "envauth", Some("nw-production"));
+    let o = pc(&[
+        "--json",
+        "check",
+        "--policy",
+        "examples/access-levels.json",
+        "--token",
+        &bob,
+        "--action",
+        "workflow:edit",
+        "--env",
+        "nw-production",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(code(&o), 1);
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["reason"], "explicit_deny");
+    let o = pc(&[
+        "--json",
+        "permissions",
+        "--policy",
+        "examples/access-levels.json",
+        "--token",
+        &bob,
+        "--env",
+        "nw-production",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(code(&o), 0);
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(p["principal"], "bob");
+    assert!(p["restrictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["rule"] == "bob-read-only-production-workflows"));
 }
 
 #[test]
