@@ -121,9 +121,111 @@ impl RouteTemplate {
     }
 }
 
+/// A request matched to a route: what to decide.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouteMatch<'r> {
+    /// The route.
+    pub route: &'r crate::model::Route,
+    /// The environment named by the path or host, if the route has one.
+    pub env: Option<String>,
+    /// The resource id named by the path, if the route has one.
+    pub id: Option<String>,
+}
+
+/// Finds the first route matching `method`, `host` and `path` (no query string).
+pub fn match_route<'r>(
+    routes: &'r [crate::model::Route],
+    method: &str,
+    host: &str,
+    path: &str,
+) -> Option<RouteMatch<'r>> {
+    if path.len() > 4096 {
+        return None;
+    }
+    routes.iter().find_map(|route| {
+        if route.method != "*" && !route.method.eq_ignore_ascii_case(method) {
+            return None;
+        }
+        let params = route.path.matches(path)?;
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let env = match &route.env {
+            crate::model::EnvSource::None => None,
+            crate::model::EnvSource::PathParam(p) => Some(param(p)?),
+            crate::model::EnvSource::HostLabel => {
+                let label = host
+                    .split('.')
+                    .next()
+                    .filter(|l| !l.is_empty() && host.contains('.'))?;
+                Some(label.to_ascii_lowercase())
+            }
+        };
+        let id = route.id_param.as_deref().and_then(param);
+        Some(RouteMatch { route, env, id })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routes_match_method_path_and_host() {
+        use crate::model::{EnvSource, Route};
+        let route = |id: &str, method: &str, path: &str, env: EnvSource| Route {
+            id: id.into(),
+            method: method.into(),
+            path: RouteTemplate::parse(path).unwrap(),
+            permission: 0,
+            resource_type: "workflow".into(),
+            env,
+            id_param: Some("id".into()),
+        };
+        let routes = vec![
+            route(
+                "get",
+                "GET",
+                "/v1/envs/{env}/workflows/{id}",
+                EnvSource::PathParam("env".into()),
+            ),
+            route("host", "*", "/workflows/{id}", EnvSource::HostLabel),
+        ];
+        let m = match_route(
+            &routes,
+            "get",
+            "api.example",
+            "/v1/envs/prod/workflows/wf-1",
+        )
+        .unwrap();
+        assert_eq!(
+            (m.route.id.as_str(), m.env.as_deref(), m.id.as_deref()),
+            ("get", Some("prod"), Some("wf-1"))
+        );
+        assert!(match_route(
+            &routes,
+            "PUT",
+            "api.example",
+            "/v1/envs/prod/workflows/wf-1"
+        )
+        .is_none());
+        let m = match_route(
+            &routes,
+            "DELETE",
+            "Client-A-Dev.api.example",
+            "/workflows/wf-2",
+        )
+        .unwrap();
+        assert_eq!(m.env.as_deref(), Some("client-a-dev"));
+        assert!(
+            match_route(&routes, "GET", "localhost", "/workflows/wf-2").is_none(),
+            "no env label in a bare host"
+        );
+        assert!(match_route(&routes, "GET", "api.example", "/v2/nothing").is_none());
+    }
 
     #[test]
     fn templates_match_whole_paths() {

@@ -294,6 +294,18 @@ impl<'a> UnverifiedToken<'a> {
         self.alg
     }
 
+    /// The `org` claim as the token states it, **not verified**: only for choosing which
+    /// organization's bundle to verify the token against. `None` when absent or unreadable.
+    pub fn org_hint(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct OrgOnly {
+            org: Option<String>,
+        }
+        let payload = decode_segment(self.payload_b64).ok()?;
+        let claims: OrgOnly = parse_object(&payload).ok()?;
+        claims.org.filter(|o| !o.is_empty() && o.len() <= 255)
+    }
+
     /// Verifies signature and claims against the issuers of `policy`.
     pub fn verify(
         self,

@@ -1,0 +1,562 @@
+//! The gateway's decisions, without I/O: which bundle to use, whether a token verifies, what
+//! to answer or how to forward. The Worker adapter supplies bundle bytes from KV, the time and
+//! a decision id, and carries out the plan.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use portcullis::route::match_route;
+use portcullis::token::UnverifiedToken;
+use portcullis::{
+    Authorizer, BundleKeys, Decision, LoadOptions, Reason, Request, Resource, TokenError,
+    TokenKind, VerifiedToken, VerifyOptions,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Gateway settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Keys trusted to sign bundles.
+    pub trusted: BundleKeys,
+    /// How long a loaded bundle is used before KV is read again, in seconds.
+    pub refresh_seconds: i64,
+    /// Most organizations whose bundles are kept per isolate.
+    pub max_orgs: usize,
+    /// Most verified tokens kept per isolate.
+    pub max_tokens: usize,
+}
+
+/// The KV key holding an organization's bundle.
+pub fn bundle_key(org: &str) -> String {
+    format!("bundle:{org}")
+}
+
+/// Path of the effective-permissions endpoint.
+pub const ME_PATH: &str = "/_portcullis/me";
+/// Path of the health endpoint.
+pub const HEALTH_PATH: &str = "/_portcullis/health";
+
+/// Length and signature of a bundle's bytes: the same pair is the same bundle.
+type Fingerprint = (usize, Vec<u8>);
+
+/// What an offered bundle comes to: a new one, the same one again, or why it was refused.
+type Offered = Result<Option<(Authorizer, Fingerprint)>, &'static str>;
+
+struct Loaded {
+    authorizer: Rc<Authorizer>,
+    fingerprint: Fingerprint,
+    checked_at: i64,
+    loaded_at: i64,
+    last_used: u64,
+    last_error: Option<&'static str>,
+}
+
+struct CachedToken {
+    token: Rc<VerifiedToken>,
+    bundle_version: u64,
+    org: String,
+    last_used: u64,
+}
+
+/// Whether a usable bundle is at hand.
+pub enum Lookup {
+    /// Use this one.
+    Ready(Rc<Authorizer>),
+    /// Read KV (again) and [`Gateway::offer_bundle`] the result.
+    Fetch,
+}
+
+/// Per-isolate state: verified bundles by organization (bounded, least recently used out),
+/// the version floor of every organization seen, and verified tokens (bounded).
+pub struct Gateway {
+    config: Config,
+    bundles: HashMap<String, Loaded>,
+    floors: HashMap<String, u64>,
+    tokens: HashMap<String, CachedToken>,
+    clock: u64,
+}
+
+/// One JSON log line per decision; never the token.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct LogLine {
+    /// Unix seconds.
+    pub time: i64,
+    /// Organization, when known.
+    pub org: Option<String>,
+    /// Environment of the resource, if any.
+    pub env: Option<String>,
+    /// Token subject, when verified.
+    pub sub: Option<String>,
+    /// Permission asked for.
+    pub action: Option<String>,
+    /// `type/id` of the resource.
+    pub resource: Option<String>,
+    /// Reason code, or the gateway's own condition (`no_route`, `no_bundle`, `me`, `health`).
+    pub reason: String,
+    /// Deciding rule.
+    pub rule: Option<String>,
+    /// Bundle version.
+    pub bundle_version: Option<u64>,
+    /// Decision id.
+    pub decision_id: String,
+}
+
+/// What to do with a request.
+#[derive(Debug, PartialEq)]
+pub enum Plan {
+    /// Answer directly.
+    Respond {
+        /// HTTP status.
+        status: u16,
+        /// JSON body.
+        body: Value,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+        /// The decision log line.
+        log: LogLine,
+    },
+    /// Forward to the origin with these identity headers added.
+    Forward {
+        /// `x-portcullis-*` headers to set.
+        identity: Vec<(String, String)>,
+        /// The decision log line.
+        log: LogLine,
+    },
+}
+
+/// The request as the gateway sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Incoming<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Host name, without port.
+    pub host: &'a str,
+    /// Path, without query.
+    pub path: &'a str,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<&'a str>,
+}
+
+/// The first step: with a token's organization known, which bundle to fetch.
+pub enum Start<'a> {
+    /// Answer now (health, missing or unreadable token).
+    Done(Box<Plan>),
+    /// The bundle of this organization is needed; then call [`Gateway::finish`].
+    NeedBundle {
+        /// The organization the token claims (not yet verified).
+        org: String,
+        /// The bearer token.
+        token: &'a str,
+    },
+}
+
+fn usable(a: &Authorizer, now: i64) -> bool {
+    a.header().is_some_and(|h| now < h.not_after)
+}
+
+fn fingerprint(bytes: &[u8]) -> Fingerprint {
+    (
+        bytes.len(),
+        bytes
+            .get(bytes.len().saturating_sub(64)..)
+            .unwrap_or_default()
+            .to_vec(),
+    )
+}
+
+fn unauthorized(detail: &str, log: LogLine) -> Plan {
+    Plan::Respond {
+        status: 401,
+        body: json!({ "error": "invalid_token", "reason": detail }),
+        headers: vec![(
+            "www-authenticate".into(),
+            format!("Bearer error=\"invalid_token\", error_description=\"{detail}\""),
+        )],
+        log,
+    }
+}
+
+/// The bearer token of an `Authorization` header.
+pub fn bearer(header: Option<&str>) -> Option<&str> {
+    let h = header?.trim();
+    let (scheme, token) = h.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+impl Gateway {
+    /// An empty gateway.
+    pub fn new(config: Config) -> Self {
+        Gateway {
+            config,
+            bundles: HashMap::new(),
+            floors: HashMap::new(),
+            tokens: HashMap::new(),
+            clock: 0,
+        }
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// The bundle to use for `org` now, or a request to read KV.
+    pub fn bundle_for(&mut self, org: &str, now: i64) -> Lookup {
+        let clock = self.tick();
+        let refresh = self.config.refresh_seconds;
+        match self.bundles.get_mut(org) {
+            Some(l) if now - l.checked_at < refresh && usable(&l.authorizer, now) => {
+                l.last_used = clock;
+                Lookup::Ready(l.authorizer.clone())
+            }
+            _ => Lookup::Fetch,
+        }
+    }
+
+    /// Takes what KV returned for `org` and answers with the bundle to use, if any.
+    ///
+    /// A newer valid bundle replaces the current one; an older one is refused (the floor is
+    /// kept even when the organization is evicted); a corrupt, expired or unreadable one never
+    /// replaces a good one; once the good one expires, there is none.
+    pub fn offer_bundle(
+        &mut self,
+        org: &str,
+        fetched: Result<Option<Vec<u8>>, String>,
+        now: i64,
+    ) -> Option<Rc<Authorizer>> {
+        let clock = self.tick();
+        let floor = self.floors.get(org).copied().unwrap_or(0);
+        let outcome: Offered = match fetched {
+            Err(_) => Err("kv_unavailable"),
+            Ok(None) => Err("bundle_missing"),
+            Ok(Some(bytes)) => {
+                let print = fingerprint(&bytes);
+                if self
+                    .bundles
+                    .get(org)
+                    .is_some_and(|l| l.fingerprint == print)
+                {
+                    Ok(None)
+                } else {
+                    match Authorizer::from_bundle(
+                        &bytes,
+                        &self.config.trusted,
+                        LoadOptions {
+                            now,
+                            min_version: floor,
+                        },
+                    ) {
+                        Err(e) => Err(e.code()),
+                        Ok(a) if a.policy().org() != org => Err("bundle_org_mismatch"),
+                        Ok(a) => Ok(Some((a, print))),
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(Some((authorizer, print))) => {
+                self.floors.insert(org.to_owned(), authorizer.version());
+                self.make_room(org);
+                let loaded = Loaded {
+                    authorizer: Rc::new(authorizer),
+                    fingerprint: print,
+                    checked_at: now,
+                    loaded_at: now,
+                    last_used: clock,
+                    last_error: None,
+                };
+                self.bundles.insert(org.to_owned(), loaded);
+            }
+            Ok(None) => {
+                if let Some(l) = self.bundles.get_mut(org) {
+                    l.checked_at = now;
+                    l.last_error = None;
+                }
+            }
+            Err(code) => {
+                if let Some(l) = self.bundles.get_mut(org) {
+                    l.checked_at = now;
+                    l.last_error = Some(code);
+                }
+            }
+        }
+        let loaded = self.bundles.get_mut(org)?;
+        loaded.last_used = clock;
+        usable(&loaded.authorizer, now).then(|| loaded.authorizer.clone())
+    }
+
+    fn make_room(&mut self, org: &str) {
+        if self.bundles.contains_key(org) || self.bundles.len() < self.config.max_orgs.max(1) {
+            return;
+        }
+        let oldest = self
+            .bundles
+            .iter()
+            .min_by_key(|(_, l)| l.last_used)
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            self.bundles.remove(&k);
+            self.tokens.retain(|_, t| t.org != k);
+        }
+    }
+
+    /// Verifies `raw` against `authorizer`, reusing an earlier verification under the same
+    /// bundle version. Expiry and revocation are checked again at every decision.
+    pub fn verify(
+        &mut self,
+        authorizer: &Authorizer,
+        raw: &str,
+        now: i64,
+    ) -> Result<Rc<VerifiedToken>, TokenError> {
+        let clock = self.tick();
+        if let Some(c) = self.tokens.get_mut(raw) {
+            if c.bundle_version == authorizer.version() && c.org == authorizer.policy().org() {
+                c.token.check_time(now)?;
+                c.last_used = clock;
+                return Ok(c.token.clone());
+            }
+        }
+        let token = Rc::new(authorizer.verify_token(
+            raw,
+            &VerifyOptions {
+                now,
+                audience: None,
+            },
+        )?);
+        if self.tokens.len() >= self.config.max_tokens.max(1) {
+            self.tokens.retain(|_, t| t.token.check_time(now).is_ok());
+            if self.tokens.len() >= self.config.max_tokens.max(1) {
+                let oldest = self
+                    .tokens
+                    .iter()
+                    .min_by_key(|(_, t)| t.last_used)
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = oldest {
+                    self.tokens.remove(&k);
+                }
+            }
+        }
+        let entry = CachedToken {
+            token: token.clone(),
+            bundle_version: authorizer.version(),
+            org: authorizer.policy().org().to_owned(),
+            last_used: clock,
+        };
+        self.tokens.insert(raw.to_owned(), entry);
+        Ok(token)
+    }
+
+    /// Number of verified tokens held.
+    pub fn cached_tokens(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Number of organizations whose bundles are held.
+    pub fn cached_bundles(&self) -> usize {
+        self.bundles.len()
+    }
+
+    /// `GET /_portcullis/health`: bundle versions and ages, nothing secret.
+    pub fn health(&self, now: i64) -> Value {
+        let mut orgs: Vec<Value> = self
+            .bundles
+            .iter()
+            .map(|(org, l)| {
+                json!({
+                    "org": org,
+                    "version": l.authorizer.version(),
+                    "usable": usable(&l.authorizer, now),
+                    "age_seconds": now - l.loaded_at,
+                    "checked_seconds_ago": now - l.checked_at,
+                    "expires_in_seconds": l.authorizer.header().map(|h| h.not_after - now),
+                    "last_refresh_error": l.last_error,
+                })
+            })
+            .collect();
+        orgs.sort_by(|a, b| a["org"].as_str().cmp(&b["org"].as_str()));
+        json!({ "status": "ok", "bundles": orgs, "cached_tokens": self.tokens.len() })
+    }
+
+    /// The first step of a request: health, or the token's organization.
+    pub fn start<'a>(&self, req: &Incoming<'a>, now: i64, decision_id: &str) -> Start<'a> {
+        let log = |reason: &str| LogLine {
+            time: now,
+            reason: reason.into(),
+            decision_id: decision_id.into(),
+            ..LogLine::default()
+        };
+        if req.path == HEALTH_PATH && req.method.eq_ignore_ascii_case("GET") {
+            return Start::Done(Box::new(Plan::Respond {
+                status: 200,
+                body: self.health(now),
+                headers: vec![],
+                log: log("health"),
+            }));
+        }
+        let Some(token) = bearer(req.authorization) else {
+            return Start::Done(Box::new(unauthorized(
+                "token_missing",
+                log("invalid_token"),
+            )));
+        };
+        let org = match UnverifiedToken::parse(token) {
+            Err(e) => return Start::Done(Box::new(unauthorized(e.code(), log("invalid_token")))),
+            Ok(t) => match t.org_hint() {
+                Some(org) => org,
+                None => {
+                    return Start::Done(Box::new(unauthorized(
+                        "token_missing_claim",
+                        log("invalid_token"),
+                    )))
+                }
+            },
+        };
+        Start::NeedBundle { org, token }
+    }
+
+    /// The rest of a request once the organization's bundle is known (`None`: no usable one).
+    pub fn finish(
+        &mut self,
+        req: &Incoming<'_>,
+        org: &str,
+        token: &str,
+        authorizer: Option<Rc<Authorizer>>,
+        now: i64,
+        decision_id: &str,
+    ) -> Plan {
+        let mut log = LogLine {
+            time: now,
+            org: Some(org.to_owned()),
+            decision_id: decision_id.into(),
+            ..LogLine::default()
+        };
+        let Some(authorizer) = authorizer else {
+            log.reason = "no_bundle".into();
+            return Plan::Respond {
+                status: 503,
+                body: json!({ "error": "unavailable", "reason": "no_valid_bundle", "decision_id": decision_id }),
+                headers: vec![("retry-after".into(), "5".into())],
+                log,
+            };
+        };
+        log.bundle_version = Some(authorizer.version());
+        let token = match self.verify(&authorizer, token, now) {
+            Ok(t) => t,
+            Err(e) => {
+                log.reason = Reason::InvalidToken.as_str().into();
+                return unauthorized(e.code(), log);
+            }
+        };
+        log.sub = Some(token.sub().to_owned());
+        if req.path == ME_PATH && req.method.eq_ignore_ascii_case("GET") {
+            let env = (token.kind() == TokenKind::EnvAuth)
+                .then(|| token.env())
+                .flatten();
+            log.env = env.map(str::to_owned);
+            return match authorizer.permissions(&token, env, now) {
+                Ok(p) => {
+                    log.reason = "me".into();
+                    Plan::Respond {
+                        status: 200,
+                        body: serde_json::to_value(&p).unwrap_or(Value::Null),
+                        headers: vec![],
+                        log,
+                    }
+                }
+                Err(d) => self.denied(d, log, decision_id),
+            };
+        }
+        let Some(m) = match_route(authorizer.policy().routes(), req.method, req.host, req.path)
+        else {
+            log.reason = "no_route".into();
+            return Plan::Respond {
+                status: 404,
+                body: json!({ "error": "not_found", "reason": "no_route", "decision_id": decision_id }),
+                headers: vec![],
+                log,
+            };
+        };
+        let action = authorizer
+            .policy()
+            .permissions()
+            .name(m.route.permission)
+            .unwrap_or_default()
+            .to_owned();
+        let request = Request {
+            action: action.clone(),
+            resource: Resource {
+                resource_type: m.route.resource_type.clone(),
+                id: m.id.clone(),
+                env: m.env.clone(),
+                ..Resource::default()
+            },
+            context: portcullis::Context {
+                method: Some(req.method.to_ascii_uppercase()),
+                ip: None,
+            },
+        };
+        log.env = m.env.clone();
+        log.action = Some(action);
+        log.resource = Some(match &m.id {
+            Some(id) => format!("{}/{id}", m.route.resource_type),
+            None => m.route.resource_type.clone(),
+        });
+        let decision = authorizer.check(&token, &request, now);
+        if !decision.allowed {
+            return self.denied(decision, log, decision_id);
+        }
+        log.reason = decision.reason.as_str().into();
+        log.rule = decision.rule.as_deref().map(str::to_owned);
+        let principal = match token.kind() {
+            TokenKind::Service => format!("service:{}", token.client_id().unwrap_or_default()),
+            _ => format!("user:{}", token.sub()),
+        };
+        let mut identity = vec![
+            ("x-portcullis-principal".to_owned(), principal),
+            ("x-portcullis-org".to_owned(), org.to_owned()),
+            ("x-portcullis-decision".to_owned(), decision_id.to_owned()),
+        ];
+        if let Some(env) = &m.env {
+            identity.push(("x-portcullis-env".to_owned(), env.clone()));
+        }
+        Plan::Forward { identity, log }
+    }
+
+    fn denied(&self, d: Decision, mut log: LogLine, decision_id: &str) -> Plan {
+        log.reason = d.reason.as_str().into();
+        log.rule = d.rule.as_deref().map(str::to_owned);
+        if d.reason == Reason::InvalidToken {
+            return unauthorized(d.detail.unwrap_or("token_invalid"), log);
+        }
+        Plan::Respond {
+            status: 403,
+            body: json!({ "error": "forbidden", "reason": d.reason.as_str(), "decision_id": decision_id }),
+            headers: vec![],
+            log,
+        }
+    }
+}
+
+/// Headers never forwarded: hop-by-hop ones (RFC 9110 §7.6.1) and anything a client sends
+/// under the `x-portcullis-` prefix.
+pub fn forwardable(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !lower.starts_with("x-portcullis-")
+        && !matches!(
+            lower.as_str(),
+            "connection"
+                | "keep-alive"
+                | "proxy-authenticate"
+                | "proxy-authorization"
+                | "proxy-connection"
+                | "te"
+                | "trailer"
+                | "transfer-encoding"
+                | "upgrade"
+                | "host"
+        )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,245 @@
+//! The Cloudflare Worker: reads the environment, carries out the plans of [`crate::logic`].
+//!
+//! Bindings and variables (see `wrangler.toml` and `docs/gateway.md`):
+//! - `BUNDLES`: the Workers KV namespace holding one bundle per organization (`bundle:<org>`);
+//! - `BUNDLE_KEYS`: a JWKS of the Ed25519 public keys trusted to sign bundles (var or secret);
+//! - `ORIGIN`: the origin's base URL;
+//! - `BUNDLE_REFRESH_SECONDS`: how long a loaded bundle is used before KV is read again.
+
+use std::cell::RefCell;
+
+use portcullis::BundleKeys;
+use serde_json::Value;
+use worker::wasm_bindgen::JsValue;
+use worker::{
+    console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, RequestInit,
+    RequestRedirect, Response, Result,
+};
+
+use crate::logic::{
+    bundle_key, forwardable, Config, Gateway, Incoming, LogLine, Lookup, Plan, Start,
+};
+
+thread_local! {
+    static GATEWAY: RefCell<Option<Gateway>> = const { RefCell::new(None) };
+}
+
+/// A failure of configuration: the gateway answers 503 and forwards nothing.
+struct Misconfigured(String);
+
+fn text(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+}
+
+fn config(env: &Env) -> std::result::Result<Config, Misconfigured> {
+    let jwks =
+        text(env, "BUNDLE_KEYS").ok_or_else(|| Misconfigured("BUNDLE_KEYS is not set".into()))?;
+    let value: Value = serde_json::from_str(&jwks)
+        .map_err(|e| Misconfigured(format!("BUNDLE_KEYS is not JSON: {e}")))?;
+    let list = value.get("keys").cloned().unwrap_or(value);
+    let jwks: Vec<portcullis::Jwk> = serde_json::from_value(match list {
+        Value::Array(a) => Value::Array(a),
+        one => Value::Array(vec![one]),
+    })
+    .map_err(|e| Misconfigured(format!("BUNDLE_KEYS: {e}")))?;
+    let mut trusted = BundleKeys::new();
+    for jwk in &jwks {
+        trusted
+            .add_jwk(jwk)
+            .map_err(|e| Misconfigured(format!("BUNDLE_KEYS: {e}")))?;
+    }
+    let refresh_seconds = text(env, "BUNDLE_REFRESH_SECONDS")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    Ok(Config {
+        trusted,
+        refresh_seconds,
+        max_orgs: 256,
+        max_tokens: 10_000,
+    })
+}
+
+fn with_gateway<T>(
+    env: &Env,
+    f: impl FnOnce(&mut Gateway) -> T,
+) -> std::result::Result<T, Misconfigured> {
+    GATEWAY.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(Gateway::new(config(env)?));
+        }
+        match slot.as_mut() {
+            Some(g) => Ok(f(g)),
+            None => Err(Misconfigured("gateway state unavailable".into())),
+        }
+    })
+}
+
+fn decision_id() -> String {
+    let mut bytes = [0u8; 12];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        let t = Date::now().as_millis();
+        bytes[..8].copy_from_slice(&t.to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn json_response(status: u16, body: &Value, headers: &[(String, String)]) -> Result<Response> {
+    let mut response = Response::from_json(body)?.with_status(status);
+    let h = response.headers_mut();
+    h.set("cache-control", "no-store")?;
+    for (k, v) in headers {
+        h.set(k, v)?;
+    }
+    Ok(response)
+}
+
+fn log(line: &LogLine) {
+    console_log!("{}", serde_json::to_string(line).unwrap_or_default());
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let id = decision_id();
+    match handle(req, &env, &id).await {
+        Ok(response) => Ok(response),
+        Err(e) => {
+            let detail = match e {
+                Failure::Misconfigured(Misconfigured(m)) => {
+                    console_log!(
+                        "{}",
+                        serde_json::json!({ "error": "misconfigured", "message": m, "decision_id": id })
+                    );
+                    return json_response(
+                        503,
+                        &serde_json::json!({ "error": "unavailable", "reason": "gateway_misconfigured", "decision_id": id }),
+                        &[],
+                    );
+                }
+                Failure::Origin(m) => m,
+            };
+            console_log!(
+                "{}",
+                serde_json::json!({ "error": "origin_unreachable", "message": detail, "decision_id": id })
+            );
+            json_response(
+                502,
+                &serde_json::json!({ "error": "bad_gateway", "reason": "origin_unreachable", "decision_id": id }),
+                &[],
+            )
+        }
+    }
+}
+
+enum Failure {
+    Misconfigured(Misconfigured),
+    Origin(String),
+}
+
+impl From<Misconfigured> for Failure {
+    fn from(m: Misconfigured) -> Self {
+        Failure::Misconfigured(m)
+    }
+}
+
+impl From<worker::Error> for Failure {
+    fn from(e: worker::Error) -> Self {
+        Failure::Origin(e.to_string())
+    }
+}
+
+async fn handle(req: Request, env: &Env, id: &str) -> std::result::Result<Response, Failure> {
+    let now = (Date::now().as_millis() / 1000) as i64;
+    let url = req.url()?;
+    let method = req.method().to_string();
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let authorization = req.headers().get("authorization")?;
+    let incoming = Incoming {
+        method: &method,
+        host: &host,
+        path: url.path(),
+        authorization: authorization.as_deref(),
+    };
+    let (org, token) = match with_gateway(env, |g| match g.start(&incoming, now, id) {
+        Start::Done(plan) => Err(plan),
+        Start::NeedBundle { org, token } => Ok((org, token.to_owned())),
+    })? {
+        Ok(pair) => pair,
+        Err(plan) => return carry_out(*plan, req, env, &url).await,
+    };
+    let authorizer = match with_gateway(env, |g| g.bundle_for(&org, now))? {
+        Lookup::Ready(a) => Some(a),
+        Lookup::Fetch => {
+            let fetched = match env.kv("BUNDLES") {
+                Ok(kv) => kv
+                    .get(&bundle_key(&org))
+                    .bytes()
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            with_gateway(env, |g| g.offer_bundle(&org, fetched, now))?
+        }
+    };
+    let plan = with_gateway(env, |g| {
+        g.finish(&incoming, &org, &token, authorizer, now, id)
+    })?;
+    carry_out(plan, req, env, &url).await
+}
+
+async fn carry_out(
+    plan: Plan,
+    req: Request,
+    env: &Env,
+    url: &worker::Url,
+) -> std::result::Result<Response, Failure> {
+    match plan {
+        Plan::Respond {
+            status,
+            body,
+            headers,
+            log: line,
+        } => {
+            log(&line);
+            Ok(json_response(status, &body, &headers)?)
+        }
+        Plan::Forward {
+            identity,
+            log: line,
+        } => {
+            log(&line);
+            let origin =
+                text(env, "ORIGIN").ok_or_else(|| Misconfigured("ORIGIN is not set".into()))?;
+            let mut target = origin.trim_end_matches('/').to_owned();
+            target.push_str(url.path());
+            if let Some(q) = url.query() {
+                target.push('?');
+                target.push_str(q);
+            }
+            let headers = Headers::new();
+            for (name, value) in req.headers().entries() {
+                if forwardable(&name) {
+                    headers.append(&name, &value)?;
+                }
+            }
+            for (name, value) in &identity {
+                headers.set(name, value)?;
+            }
+            let method = req.method();
+            let body = match method {
+                Method::Get | Method::Head => None,
+                _ => req.inner().body().map(JsValue::from),
+            };
+            let mut init = RequestInit::new();
+            init.with_method(method)
+                .with_headers(headers)
+                .with_body(body)
+                .with_redirect(RequestRedirect::Manual);
+            let outbound = Request::new_with_init(&target, &init)?;
+            Ok(Fetch::Request(outbound).send().await?)
+        }
+    }
+}
