@@ -220,8 +220,19 @@ async fn carry_out(
                 target.push_str(q);
             }
             let headers = Headers::new();
+            // Headers the client names in `Connection` are hop-by-hop too.
+            let connection = req
+                .headers()
+                .get("connection")?
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let named: Vec<&str> = connection
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
             for (name, value) in req.headers().entries() {
-                if forwardable(&name) {
+                if forwardable(&name) && !named.contains(&name.to_ascii_lowercase().as_str()) {
                     headers.append(&name, &value)?;
                 }
             }
