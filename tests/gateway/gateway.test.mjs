@@ -84,7 +84,7 @@ test("every deny reason is a 401 or 403 and never reaches the origin", async () 
   await expectRefused("/v1/envs/client-a-dev/workflows/wf-1", { headers: bearer(leaked) }, 403, "revoked");
   await expectRefused("/v1/envs/client-a-dev/workflows/wf-1", {}, 401);
   await expectRefused("/v1/envs/client-a-dev/workflows/wf-1", { headers: bearer("not.a.jwt") }, 401);
-  const expired = await mint({ sub: "dana", env: "client-a-dev", ttl: -120 });
+  const expired = await mint({ sub: "dana", env: "client-a-dev", ttl: -120, age: 700 });
   await expectRefused("/v1/envs/client-a-dev/workflows/wf-1", { headers: bearer(expired) }, 401);
   const wrongAud = await mint({ sub: "dana", env: "client-a-dev", aud: "https://elsewhere.example" });
   await expectRefused("/v1/envs/client-a-dev/workflows/wf-1", { headers: bearer(wrongAud) }, 401);

@@ -37,7 +37,7 @@ const typ = { orgauth: "orgauth+jwt", envauth: "envauth+jwt", service: "at+jwt" 
 let jtiCounter = 0;
 
 /** Mints a token with jose, signed by the demo identity provider. */
-export async function mint({ kind = "envauth", sub, org = "client-a", env, clientId, scope, jti, ttl = 600,
+export async function mint({ kind = "envauth", sub, org = "client-a", env, clientId, scope, jti, ttl = 600, age = 5,
   iss = "https://idp.integrations.example", aud = "https://api.integrations.example", header = {} }) {
   const claims = { org };
   if (env) claims.env = env;
@@ -47,7 +47,7 @@ export async function mint({ kind = "envauth", sub, org = "client-a", env, clien
   return new SignJWT(claims)
     .setProtectedHeader({ alg: "EdDSA", typ: typ[kind], kid: idpJwk.kid, ...header })
     .setIssuer(iss).setAudience(aud).setSubject(sub)
-    .setIssuedAt(now - 5).setExpirationTime(now + ttl).setJti(jti ?? `t-${++jtiCounter}`)
+    .setIssuedAt(now - age).setExpirationTime(now + ttl).setJti(jti ?? `t-${++jtiCounter}`)
     .sign(idpKey);
 }
 

@@ -1,0 +1,328 @@
+//! JavaScript bindings of Portcullis (npm package `portcullis`): a thin call → answer layer.
+//!
+//! Every call converts its arguments with [`from_js`], calls the core and converts the answer
+//! with [`to_js`]. Errors are JavaScript `Error`s with a stable `code`; a deny is a returned
+//! decision, never an exception.
+#![forbid(unsafe_code)]
+
+use portcullis::policy_test::with_test_issuer;
+use portcullis::{BundleKeys, Jwk, LoadOptions, Request, VerifiedToken, VerifyOptions};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+/// A JavaScript `Error` with a stable `code` property.
+fn error(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    err.set_name("PortcullisError");
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code));
+    err.into()
+}
+
+fn core_error(e: &portcullis::Error) -> JsValue {
+    error(e.code(), &e.to_string())
+}
+
+/// Converts a JavaScript value into a Rust type; `what` names the argument in the error.
+fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| error("invalid_argument", &format!("{what}: {e}")))
+}
+
+/// Converts an answer into a plain JavaScript object.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| error("internal", &format!("could not convert the answer: {e}")))
+}
+
+fn clock_now() -> i64 {
+    (js_sys::Date::now() / 1000.0).floor() as i64
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LoadOpts {
+    now: Option<i64>,
+    min_version: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct VerifyOpts {
+    now: Option<i64>,
+    audience: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CheckOpts {
+    now: Option<i64>,
+}
+
+fn optional<T: DeserializeOwned + Default>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        Ok(T::default())
+    } else {
+        from_js(value, what)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum KeySet {
+    Jwks { keys: Vec<Jwk> },
+    List(Vec<Jwk>),
+    One(Box<Jwk>),
+}
+
+/// A verified token, ready for decisions. Obtained from [`Authorizer::verify_token`] only.
+#[wasm_bindgen]
+pub struct Session {
+    token: VerifiedToken,
+    bundle_version: u64,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// `orgauth`, `envauth` or `service`.
+    #[wasm_bindgen(getter)]
+    pub fn kind(&self) -> String {
+        self.token.kind().as_str().to_owned()
+    }
+    /// The subject.
+    #[wasm_bindgen(getter)]
+    pub fn sub(&self) -> String {
+        self.token.sub().to_owned()
+    }
+    /// The organization.
+    #[wasm_bindgen(getter)]
+    pub fn org(&self) -> String {
+        self.token.org().to_owned()
+    }
+    /// The environment of an EnvAuth token.
+    #[wasm_bindgen(getter)]
+    pub fn env(&self) -> Option<String> {
+        self.token.env().map(str::to_owned)
+    }
+    /// Expiry, Unix seconds.
+    #[wasm_bindgen(getter)]
+    pub fn exp(&self) -> f64 {
+        self.token.exp() as f64
+    }
+    /// The claims that were verified.
+    #[wasm_bindgen(js_name = toJSON)]
+    pub fn to_json(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.token)
+    }
+}
+
+/// Decides requests against one organization's verified bundle (or an unsigned preview).
+#[wasm_bindgen]
+pub struct Authorizer {
+    inner: portcullis::Authorizer,
+}
+
+#[wasm_bindgen]
+impl Authorizer {
+    /// Verifies and loads a signed bundle. `trustedKeys`: a JWKS, a list of JWKs or one JWK
+    /// (Ed25519). `opts`: `{ now?, minVersion? }`.
+    #[wasm_bindgen(js_name = fromBundle)]
+    pub fn from_bundle(
+        bytes: &[u8],
+        trusted_keys: JsValue,
+        opts: JsValue,
+    ) -> Result<Authorizer, JsValue> {
+        let opts: LoadOpts = optional(opts, "opts")?;
+        let keys: Vec<Jwk> = match from_js::<KeySet>(trusted_keys, "trustedKeys")? {
+            KeySet::Jwks { keys } | KeySet::List(keys) => keys,
+            KeySet::One(k) => vec![*k],
+        };
+        let mut trusted = BundleKeys::new();
+        for k in &keys {
+            trusted.add_jwk(k).map_err(|e| core_error(&e.into()))?;
+        }
+        let options = LoadOptions {
+            now: opts.now.unwrap_or_else(clock_now),
+            min_version: opts.min_version.unwrap_or(0),
+        };
+        let inner = portcullis::Authorizer::from_bundle(bytes, &trusted, options)
+            .map_err(|e| core_error(&e.into()))?;
+        Ok(Authorizer { inner })
+    }
+
+    /// The bundle version.
+    #[wasm_bindgen(getter)]
+    pub fn version(&self) -> f64 {
+        self.inner.version() as f64
+    }
+
+    /// The organization the bundle governs.
+    #[wasm_bindgen(getter)]
+    pub fn org(&self) -> String {
+        self.inner.policy().org().to_owned()
+    }
+
+    /// `signed_bundle` or `unsigned_preview`.
+    #[wasm_bindgen(getter)]
+    pub fn provenance(&self) -> String {
+        match self.inner.provenance() {
+            portcullis::Provenance::SignedBundle => "signed_bundle".into(),
+            portcullis::Provenance::UnsignedPreview => "unsigned_preview".into(),
+        }
+    }
+
+    /// Verifies a token; throws a `PortcullisError` whose `code` names what is wrong.
+    #[wasm_bindgen(js_name = verifyToken)]
+    pub fn verify_token(&self, token: &str, opts: JsValue) -> Result<Session, JsValue> {
+        let opts: VerifyOpts = optional(opts, "opts")?;
+        let options = VerifyOptions {
+            now: opts.now.unwrap_or_else(clock_now),
+            audience: opts.audience.as_deref(),
+        };
+        let token = self
+            .inner
+            .verify_token(token, &options)
+            .map_err(|e| core_error(&e.into()))?;
+        Ok(Session {
+            token,
+            bundle_version: self.inner.version(),
+        })
+    }
+
+    /// The session's token, if it was verified under this bundle version. A session of
+    /// another organization stays usable: its decisions are `cross_tenant`.
+    fn session<'s>(&self, session: &'s Session) -> Result<&'s VerifiedToken, JsValue> {
+        if session.token.org() == self.inner.policy().org()
+            && session.bundle_version != self.inner.version()
+        {
+            return Err(error(
+                "session_stale",
+                "the session was verified under another bundle version; verify the token again",
+            ));
+        }
+        Ok(&session.token)
+    }
+
+    /// Decides one request.
+    pub fn check(
+        &self,
+        session: &Session,
+        request: JsValue,
+        opts: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let request: Request = from_js(request, "request")?;
+        let opts: CheckOpts = optional(opts, "opts")?;
+        to_js(&self.inner.check(
+            self.session(session)?,
+            &request,
+            opts.now.unwrap_or_else(clock_now),
+        ))
+    }
+
+    /// Decides many requests for one session, in order.
+    #[wasm_bindgen(js_name = checkMany)]
+    pub fn check_many(
+        &self,
+        session: &Session,
+        requests: JsValue,
+        opts: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let requests: Vec<Request> = from_js(requests, "requests")?;
+        let opts: CheckOpts = optional(opts, "opts")?;
+        to_js(&self.inner.check_many(
+            self.session(session)?,
+            &requests,
+            opts.now.unwrap_or_else(clock_now),
+        ))
+    }
+
+    /// Verifies and decides in one step; never throws for a bad token (`invalid_token`).
+    pub fn authorize(
+        &self,
+        token: &str,
+        request: JsValue,
+        opts: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let request: Request = from_js(request, "request")?;
+        let opts: VerifyOpts = optional(opts, "opts")?;
+        let options = VerifyOptions {
+            now: opts.now.unwrap_or_else(clock_now),
+            audience: opts.audience.as_deref(),
+        };
+        to_js(&self.inner.authorize(token, &request, &options))
+    }
+
+    /// Effective permissions in `env` (org level when absent). A session that may not act
+    /// there gets a `PortcullisError` with the deny reason as `code`.
+    pub fn permissions(
+        &self,
+        session: &Session,
+        env: Option<String>,
+        opts: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let opts: CheckOpts = optional(opts, "opts")?;
+        match self.inner.permissions(
+            self.session(session)?,
+            env.as_deref(),
+            opts.now.unwrap_or_else(clock_now),
+        ) {
+            Ok(p) => to_js(&p),
+            Err(d) => Err(error(
+                d.reason.as_str(),
+                &format!("no permissions here: {}", d.reason),
+            )),
+        }
+    }
+
+    /// Decides and returns the trace of every check and rule considered.
+    pub fn explain(
+        &self,
+        session: &Session,
+        request: JsValue,
+        opts: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let request: Request = from_js(request, "request")?;
+        let opts: CheckOpts = optional(opts, "opts")?;
+        to_js(&self.inner.explain(
+            self.session(session)?,
+            &request,
+            opts.now.unwrap_or_else(clock_now),
+        ))
+    }
+}
+
+/// Compiles a policy source into an **unsigned preview** authorizer for one organization
+/// (the first when `org` is absent), for the playground. It accepts tokens from the policy's
+/// issuers and from the policy-test issuer. It can never be made from bundle bytes.
+#[wasm_bindgen(js_name = compilePolicy)]
+pub fn compile_policy(source: &str, org: Option<String>) -> Result<Authorizer, JsValue> {
+    let parsed =
+        portcullis::policy::parse_source(source.as_bytes()).map_err(|e| policy_error(&e))?;
+    let data = portcullis::policy::compile(&parsed).map_err(|e| policy_error(&e))?;
+    let chosen = match &org {
+        Some(o) => data.into_iter().find(|d| &d.org == o),
+        None => data.into_iter().next(),
+    }
+    .ok_or_else(|| {
+        error(
+            "unknown_org",
+            &format!(
+                "no organization `{}` in the policy",
+                org.unwrap_or_default()
+            ),
+        )
+    })?;
+    let inner = portcullis::Authorizer::preview(with_test_issuer(chosen), 0)
+        .map_err(|e| core_error(&e.into()))?;
+    Ok(Authorizer { inner })
+}
+
+fn policy_error(e: &portcullis::PolicyError) -> JsValue {
+    let err = error(e.code(), &e.to_string());
+    if let Ok(list) = to_js(&e.errors) {
+        let _ = js_sys::Reflect::set(&err, &JsValue::from_str("errors"), &list);
+    }
+    err
+}

@@ -1,0 +1,198 @@
+// Type declarations of the `portcullis` package (Node, browsers, bundlers).
+
+/** One of the ten decision reasons, in precedence order. */
+export type Reason =
+  | "invalid_token"
+  | "revoked"
+  | "cross_tenant"
+  | "cross_environment"
+  | "env_token_required"
+  | "not_a_member"
+  | "explicit_deny"
+  | "outside_token_scope"
+  | "allowed"
+  | "no_matching_grant";
+
+/** The three token kinds. */
+export type TokenKind = "orgauth" | "envauth" | "service";
+
+/** An attribute value: a string, an integer, a boolean or a list of those. */
+export type AttrValue = string | number | boolean | Array<string | number | boolean>;
+
+/** The resource acted on. */
+export interface Resource {
+  /** Resource type, such as `"workflow"`. */
+  type: string;
+  /** Resource id. */
+  id?: string;
+  /** Organization, when known. */
+  org?: string;
+  /** Environment; absent for org-level resources. */
+  env?: string;
+  /** Attributes read by conditions and override selectors. */
+  attrs?: Record<string, AttrValue>;
+}
+
+/** An action on a resource. */
+export interface AuthzRequest {
+  /** The permission asked for, `type:verb`. */
+  action: string;
+  resource: Resource;
+  context?: { method?: string; ip?: string };
+}
+
+/** The answer to a request. */
+export interface Decision {
+  allowed: boolean;
+  reason: Reason;
+  /** Id of the deciding rule (binding, override), where there is one. */
+  rule?: string;
+  bundle_version: number;
+  /** A stable code refining the reason: a token error, `undeclared_permission`, `above_env_ceiling`. */
+  detail?: string;
+}
+
+/** One step of an explanation. */
+export interface TraceStep {
+  check: "token" | "revocation" | "tenant" | "environment" | "membership" | "deny" | "grant" | "ceiling" | "scope";
+  rule?: string;
+  outcome: "pass" | "fail" | "match" | "skip" | "capped";
+  note: string;
+}
+
+/** A decision with every check and rule considered. */
+export interface Explanation {
+  decision: Decision;
+  trace: TraceStep[];
+}
+
+/** A role held where the question was asked. */
+export interface HeldRole {
+  role: string;
+  scope: "org" | "env";
+  /** `direct`, `group:<id>` or `default`. */
+  via: string;
+  binding: string;
+  conditional: boolean;
+}
+
+/** A rule limiting or extending permissions on some resources. */
+export interface Restriction {
+  rule: string;
+  effect: "allow" | "deny" | "conditional_grant";
+  permissions: string[];
+  applies_to: string;
+}
+
+/** What a principal may do in one place: the `/me` answer, for UI gating. */
+export interface EffectivePermissions {
+  org: string;
+  env: string | null;
+  principal: string;
+  roles: HeldRole[];
+  /** Granted on every resource of their type. */
+  permissions: string[];
+  restrictions: Restriction[];
+  bundle_version: number;
+}
+
+/** A public JSON Web Key. */
+export interface Jwk {
+  kty: "OKP" | "EC" | "RSA";
+  kid: string;
+  alg: "EdDSA" | "ES256" | "RS256";
+  crv?: "Ed25519" | "P-256";
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
+  use?: "sig";
+}
+
+/** Trusted bundle-signing keys: a JWKS, a list of JWKs or one JWK (Ed25519). */
+export type TrustedKeys = { keys: Jwk[] } | Jwk[] | Jwk;
+
+export interface LoadOptions {
+  /** Unix seconds; the system clock when absent. */
+  now?: number;
+  /** Lowest bundle version accepted (rollback protection). */
+  minVersion?: number;
+}
+
+export interface VerifyOptions {
+  /** Unix seconds; the system clock when absent. */
+  now?: number;
+  /** Expected audience; the issuer's configured audience when absent. */
+  audience?: string;
+}
+
+export interface CheckOptions {
+  /** Unix seconds; the system clock when absent. */
+  now?: number;
+}
+
+/** Errors thrown by the package: `code` is stable (`bundle_bad_signature`, `token_expired`, …). */
+export interface PortcullisError extends Error {
+  name: "PortcullisError";
+  code: string;
+  /** For `policy_invalid`: every compile error. */
+  errors?: Array<{ pointer: string; message: string; hint?: string }>;
+}
+
+/** The verified claims of a session. */
+export interface VerifiedClaims {
+  kind: TokenKind;
+  iss: string;
+  sub: string;
+  aud: string[];
+  exp: number;
+  iat: number;
+  nbf: number | null;
+  jti: string;
+  org: string;
+  env: string | null;
+  client_id: string | null;
+  scope: string[] | null;
+}
+
+/** A verified token, from `Authorizer.verifyToken` only. */
+export class Session {
+  private constructor();
+  readonly kind: TokenKind;
+  readonly sub: string;
+  readonly org: string;
+  readonly env: string | undefined;
+  readonly exp: number;
+  toJSON(): VerifiedClaims;
+  free(): void;
+}
+
+/** Decides requests against one organization's verified bundle, or an unsigned preview. */
+export class Authorizer {
+  private constructor();
+  /** Verifies and loads a signed bundle; throws a `PortcullisError` (`bundle_*`) when refused. */
+  static fromBundle(bytes: Uint8Array, trustedKeys: TrustedKeys, opts?: LoadOptions): Authorizer;
+  readonly version: number;
+  readonly org: string;
+  readonly provenance: "signed_bundle" | "unsigned_preview";
+  /** Verifies a token; throws a `PortcullisError` (`token_*`) when refused. */
+  verifyToken(token: string, opts?: VerifyOptions): Session;
+  check(session: Session, request: AuthzRequest, opts?: CheckOptions): Decision;
+  checkMany(session: Session, requests: AuthzRequest[], opts?: CheckOptions): Decision[];
+  /** Verifies and decides in one step; never throws for a bad token. */
+  authorize(token: string, request: AuthzRequest, opts?: VerifyOptions): Decision;
+  permissions(session: Session, env?: string | null, opts?: CheckOptions): EffectivePermissions;
+  explain(session: Session, request: AuthzRequest, opts?: CheckOptions): Explanation;
+  free(): void;
+}
+
+/**
+ * Compiles a policy source into an unsigned preview authorizer (the playground). It can
+ * never be made from bundle bytes.
+ */
+export function compilePolicy(source: string, org?: string | null): Authorizer;
+
+/** Loads the wasm (browsers: by URL, Response or bytes). A no-op in Node. */
+export default function init(
+  input?: { module_or_path: string | URL | Request | Response | BufferSource | WebAssembly.Module } | string | URL,
+): Promise<unknown>;

@@ -1,0 +1,7 @@
+// Node, ESM entry. The CommonJS build loads its wasm synchronously, so there is nothing to
+// initialize; `init` exists so that code written for browsers runs unchanged.
+import bindings from "./portcullis.js";
+
+export const { Authorizer, Session, compilePolicy } = bindings;
+
+export default async function init() {}

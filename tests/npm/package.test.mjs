@@ -1,0 +1,168 @@
+// The npm package, installed from its tarball into a fresh project: CommonJS and ESM, the
+// shared test vectors, every reason code, batches, permissions, explain and typed errors.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { installPackage, root } from "./install.mjs";
+import { buildBundles, mint } from "../gateway/harness.mjs";
+
+let pkg, esm, bundles, trusted;
+const now = () => Math.floor(Date.now() / 1000);
+
+before(async () => {
+  const installed = installPackage();
+  pkg = installed.cjs();
+  esm = await installed.esm();
+  await esm.default();
+  bundles = buildBundles("examples/integration-platform.json", 3);
+  trusted = JSON.parse(readFileSync(path.join(root, "examples/keys/bundle-signing.public.jwk"), "utf8"));
+});
+
+test("CommonJS and ESM entries expose the same API", () => {
+  for (const name of ["Authorizer", "Session", "compilePolicy"]) {
+    assert.equal(typeof pkg[name], "function", `cjs ${name}`);
+    assert.equal(typeof esm[name], "function", `esm ${name}`);
+  }
+  const a = esm.Authorizer.fromBundle(bundles.get("client-a"), { keys: [trusted] });
+  assert.equal(a.org, "client-a");
+  assert.equal(a.version, 3);
+  assert.equal(a.provenance, "signed_bundle");
+});
+
+test("the shared decision and bundle vectors are reproduced", () => {
+  const v = JSON.parse(readFileSync(path.join(root, "tests/vectors/decisions.json"), "utf8"));
+  let n = 0;
+  for (const c of v.cases) {
+    const bundle = v.bundles.find((b) => b.org === c.bundle);
+    const a = pkg.Authorizer.fromBundle(Buffer.from(bundle.bundle, "base64"), v.bundle_keys, { now: c.now });
+    const d = a.authorize(c.token, c.request, { now: c.now });
+    assert.equal(d.reason, c.expect.reason, c.name);
+    assert.equal(d.allowed, c.expect.allowed, c.name);
+    assert.equal(d.rule ?? null, c.expect.rule, c.name);
+    assert.equal(d.detail ?? null, c.expect.detail, c.name);
+    n++;
+  }
+  assert.ok(n >= 20);
+  const b = JSON.parse(readFileSync(path.join(root, "tests/vectors/bundles.json"), "utf8"));
+  for (const c of b.cases) {
+    let got = "ok";
+    try {
+      pkg.Authorizer.fromBundle(Buffer.from(c.bundle, "base64"), b.bundle_keys, { now: c.now, minVersion: c.min_version });
+    } catch (e) {
+      assert.equal(e.name, "PortcullisError");
+      got = e.code;
+    }
+    assert.equal(got, c.expect, c.name);
+  }
+});
+
+test("every reason code, with tokens minted by jose", async () => {
+  const a = pkg.Authorizer.fromBundle(bundles.get("client-a"), [trusted]);
+  const req = (action, env, extra = {}) => ({ action, resource: { type: action.split(":")[0], id: "wf-1", env, ...extra } });
+  const cases = [
+    [{ sub: "dana", env: "client-a-dev" }, req("workflow:edit", "client-a-dev"), "allowed"],
+    [{ sub: "dana", env: "client-a-dev", jti: "leaked-token-1" }, req("workflow:read", "client-a-dev"), "revoked"],
+    [{ sub: "dana", env: "client-a-dev" }, req("workflow:read", "client-b-dev"), "cross_tenant"],
+    [{ sub: "dana", env: "client-a-dev" }, req("workflow:read", "client-a-prod"), "cross_environment"],
+    [{ kind: "orgauth", sub: "adam" }, req("logs:read", "client-a-dev"), "env_token_required"],
+    [{ sub: "mallory", env: "client-a-dev" }, req("workflow:read", "client-a-dev"), "not_a_member"],
+    [{ sub: "adam", env: "client-a-prod" }, req("workflow:edit", "client-a-prod"), "explicit_deny"],
+    [{ sub: "dana", env: "client-a-dev", scope: "workflow:read" }, req("workflow:edit", "client-a-dev"), "outside_token_scope"],
+    [{ sub: "tess", env: "client-a-prod" }, req("workflow:read", "client-a-prod"), "no_matching_grant"],
+    [{ sub: "dana", env: "client-a-dev", ttl: -100, age: 700 }, req("workflow:read", "client-a-dev"), "invalid_token"],
+  ];
+  const seen = new Set();
+  for (const [claims, request, reason] of cases) {
+    const d = a.authorize(await mint(claims), request);
+    assert.equal(d.reason, reason, JSON.stringify(claims));
+    assert.equal(d.allowed, reason === "allowed");
+    seen.add(d.reason);
+  }
+  assert.equal(seen.size, 10);
+});
+
+test("sessions: checkMany, permissions and explain", async () => {
+  const a = esm.Authorizer.fromBundle(bundles.get("client-a"), trusted);
+  const session = a.verifyToken(await mint({ sub: "ivan", env: "client-a-prod" }));
+  assert.equal(session.sub, "ivan");
+  assert.equal(session.kind, "envauth");
+  assert.equal(session.env, "client-a-prod");
+  assert.equal(session.toJSON().org, "client-a");
+  const actions = ["config:update", "credential:write", "bundle:deploy", "workflow:edit", "workflow:read"];
+  const many = a.checkMany(session, actions.map((action) => ({ action, resource: { type: action.split(":")[0], env: "client-a-prod" } })));
+  assert.deepEqual(many.map((d) => d.reason), ["allowed", "allowed", "allowed", "explicit_deny", "allowed"]);
+  const perms = a.permissions(session, "client-a-prod");
+  assert.deepEqual(perms.roles.map((r) => r.role), ["implementation_specialist"]);
+  assert.ok(perms.permissions.includes("config:update"));
+  assert.ok(!perms.permissions.includes("workflow:edit"));
+  const x = a.explain(session, { action: "workflow:edit", resource: { type: "workflow", env: "client-a-prod" } });
+  assert.equal(x.decision.reason, "explicit_deny");
+  assert.ok(x.trace.some((s) => s.check === "deny" && s.outcome === "match" && s.rule === "prod-workflows-change-by-deploy-only"));
+  assert.throws(() => a.permissions(session, "client-a-dev"), (e) => e.code === "cross_environment");
+});
+
+test("errors are PortcullisErrors with stable codes; a deny never throws", async () => {
+  const a = pkg.Authorizer.fromBundle(bundles.get("client-a"), trusted);
+  const expired = await mint({ sub: "dana", env: "client-a-dev", ttl: -100, age: 700 });
+  assert.throws(() => a.verifyToken(expired), (e) => e instanceof Error && e.name === "PortcullisError" && e.code === "token_expired");
+  assert.throws(() => a.verifyToken("a.b.c"), (e) => e.code === "token_malformed");
+  const good = await mint({ sub: "dana", env: "client-a-dev" });
+  assert.throws(() => a.verifyToken(good, { audience: "https://x.example" }), (e) => e.code === "token_wrong_audience");
+  assert.throws(() => pkg.Authorizer.fromBundle(new Uint8Array([1, 2, 3]), trusted), (e) => e.code === "bundle_bad_magic");
+  assert.throws(() => pkg.Authorizer.fromBundle(bundles.get("client-a"), { keys: [] }), (e) => e.code === "bundle_unknown_key");
+  assert.throws(() => pkg.Authorizer.fromBundle(bundles.get("client-a"), trusted, { minVersion: 4 }), (e) => e.code === "bundle_rollback");
+  assert.throws(() => pkg.Authorizer.fromBundle(bundles.get("client-a"), trusted, { now: now() + 7200 }), (e) => e.code === "bundle_expired");
+  assert.throws(() => pkg.Authorizer.fromBundle(bundles.get("client-a"), trusted, { now: "soon" }), (e) => e.code === "invalid_argument");
+  const session = a.verifyToken(await mint({ sub: "dana", env: "client-a-dev" }));
+  assert.throws(() => a.check(session, { action: "workflow:read" }), (e) => e.code === "invalid_argument");
+  assert.equal(a.check(session, { action: "workflow:read", resource: { type: "workflow", env: "client-b-dev" } }).reason, "cross_tenant");
+});
+
+test("key rotation: bundles signed by either trusted key load", () => {
+  const other = { kty: "OKP", crv: "Ed25519", kid: "retired-2025", alg: "EdDSA", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" };
+  const a = pkg.Authorizer.fromBundle(bundles.get("client-a"), { keys: [other, trusted] });
+  assert.equal(a.version, 3);
+});
+
+test("compilePolicy makes an unsigned preview and reports compile errors with pointers", async () => {
+  const source = readFileSync(path.join(root, "examples/access-levels.json"), "utf8");
+  const preview = pkg.compilePolicy(source);
+  assert.equal(preview.provenance, "unsigned_preview");
+  assert.equal(preview.org, "northwind");
+  try {
+    pkg.compilePolicy(source.replace('"role": "Admin", "user": "jane"', '"role": "Admn", "user": "jane"'));
+    assert.fail("compiled");
+  } catch (e) {
+    assert.equal(e.code, "policy_invalid");
+    assert.deepEqual(e.errors[0], { pointer: "/orgs/0/bindings/1/role", message: "unknown role `Admn`", hint: "did you mean `Admin`?" });
+  }
+});
+
+test("the TypeScript declarations type-check a typed usage example", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { copyFileSync, writeFileSync } = await import("node:fs");
+  const installed = installPackage();
+  copyFileSync(path.join(root, "npm/portcullis/examples/usage.ts"), path.join(installed.dir, "usage.ts"));
+  writeFileSync(path.join(installed.dir, "tsconfig.json"), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, target: "es2022", module: "nodenext", moduleResolution: "nodenext", lib: ["es2022", "dom"], noUncheckedIndexedAccess: true, skipLibCheck: false },
+    files: ["usage.ts"],
+  }));
+  execFileSync(path.join(root, "node_modules/.bin/tsc"), ["-p", installed.dir], { stdio: "inherit" });
+});
+
+test("the README's Node example runs as written", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { readFileSync: read, writeFileSync, copyFileSync } = await import("node:fs");
+  const readme = read(path.join(root, "README.md"), "utf8");
+  const code = readme.split("```js readme-example\n")[1].split("```")[0];
+  assert.ok(code.split("\n").filter(Boolean).length <= 10, "the example stays within 10 lines");
+  const installed = installPackage();
+  writeFileSync(path.join(installed.dir, "example.mjs"), code);
+  writeFileSync(path.join(installed.dir, "client-a.bundle"), bundles.get("client-a"));
+  copyFileSync(path.join(root, "examples/keys/bundle-signing.public.jwk"), path.join(installed.dir, "bundle-signing.public.jwk"));
+  const token = await mint({ sub: "dana", env: "client-a-dev" });
+  const out = execFileSync("node", ["example.mjs"], { cwd: installed.dir, env: { ...process.env, TOKEN: token } }).toString();
+  assert.match(out, /allowed: true/);
+  assert.match(out, /reason: 'allowed'/);
+});
