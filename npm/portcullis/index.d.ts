@@ -183,7 +183,45 @@ export class Authorizer {
   authorize(token: string, request: AuthzRequest, opts?: VerifyOptions): Decision;
   permissions(session: Session, env?: string | null, opts?: CheckOptions): EffectivePermissions;
   explain(session: Session, request: AuthzRequest, opts?: CheckOptions): Explanation;
+  /** The declared permissions, in declaration order. */
+  declaredPermissions(): string[];
+  /** The environments of the organization. */
+  environments(): string[];
+  /** Every role with what it grants: the roles × permissions matrix. */
+  roles(): RoleView[];
+  /** The users (by `sub`) and services (by `client_id`) of the organization. */
+  members(): MemberView[];
+  /** Unsigned previews only: a token of the preview's test issuer; throws `not_a_preview` otherwise. */
+  previewToken(claims: PreviewClaims): string;
   free(): void;
+}
+
+/** A role and the permissions it grants. */
+export interface RoleView {
+  id: string;
+  scope: "org" | "env";
+  permissions: string[];
+  env_ceiling: string[] | null;
+}
+
+/** A member of the organization. */
+export interface MemberView {
+  /** A user's `sub`, or a service's `client_id`. */
+  id: string;
+  kind: "user" | "service";
+  disabled: boolean;
+}
+
+/** Claims of a preview token. */
+export interface PreviewClaims {
+  sub: string;
+  kind?: TokenKind;
+  env?: string;
+  clientId?: string;
+  scope?: string;
+  /** Lifetime in seconds (1 to 3600; 600 by default). */
+  ttl?: number;
+  now?: number;
 }
 
 /**

@@ -293,6 +293,146 @@ impl Authorizer {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviewClaims {
+    kind: Option<String>,
+    sub: String,
+    env: Option<String>,
+    client_id: Option<String>,
+    scope: Option<String>,
+    ttl: Option<i64>,
+    now: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct RoleView {
+    id: String,
+    scope: &'static str,
+    permissions: Vec<String>,
+    env_ceiling: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct MemberView {
+    id: String,
+    kind: &'static str,
+    disabled: bool,
+}
+
+#[wasm_bindgen]
+impl Authorizer {
+    /// The declared permissions, in declaration order.
+    #[wasm_bindgen(js_name = declaredPermissions)]
+    pub fn declared_permissions(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.policy().permissions().names())
+    }
+
+    /// The environments of the organization.
+    pub fn environments(&self) -> Result<JsValue, JsValue> {
+        let ids: Vec<&str> = self
+            .inner
+            .policy()
+            .data()
+            .envs
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect();
+        to_js(&ids)
+    }
+
+    /// Every role with the permissions it grants (the roles × permissions matrix).
+    pub fn roles(&self) -> Result<JsValue, JsValue> {
+        let policy = self.inner.policy();
+        let table = policy.permissions();
+        let roles: Vec<RoleView> = policy
+            .data()
+            .roles
+            .iter()
+            .map(|r| RoleView {
+                id: r.id.to_string(),
+                scope: if r.scope == portcullis::model::RoleScope::Org {
+                    "org"
+                } else {
+                    "env"
+                },
+                permissions: table.names_of(&r.permissions),
+                env_ceiling: r.env_ceiling.as_ref().map(|c| table.names_of(c)),
+            })
+            .collect();
+        to_js(&roles)
+    }
+
+    /// The users and services of the organization.
+    pub fn members(&self) -> Result<JsValue, JsValue> {
+        let members: Vec<MemberView> = self
+            .inner
+            .policy()
+            .data()
+            .members
+            .iter()
+            .map(|m| MemberView {
+                id: m.client_id.clone().unwrap_or_else(|| m.id.clone()),
+                kind: if m.kind == portcullis::model::MemberKind::Service {
+                    "service"
+                } else {
+                    "user"
+                },
+                disabled: m.disabled,
+            })
+            .collect();
+        to_js(&members)
+    }
+
+    /// Unsigned previews only: a token for the preview's test issuer, so the playground can
+    /// ask questions as any member. Throws on a signed bundle.
+    #[wasm_bindgen(js_name = previewToken)]
+    pub fn preview_token(&self, claims: JsValue) -> Result<String, JsValue> {
+        if self.inner.provenance() != portcullis::Provenance::UnsignedPreview {
+            return Err(error(
+                "not_a_preview",
+                "preview tokens exist only for unsigned previews",
+            ));
+        }
+        let c: PreviewClaims = from_js(claims, "claims")?;
+        let kind = match c.kind.as_deref() {
+            None if c.env.is_some() => portcullis::TokenKind::EnvAuth,
+            None => portcullis::TokenKind::OrgAuth,
+            Some(k) => portcullis::TokenKind::parse(k).ok_or_else(|| {
+                error(
+                    "invalid_argument",
+                    &format!("claims.kind: `{k}` is not a token kind"),
+                )
+            })?,
+        };
+        let now = c.now.unwrap_or_else(clock_now);
+        let claims = portcullis::mint::Claims {
+            iss: portcullis::policy_test::TEST_ISSUER.into(),
+            sub: c.sub.clone(),
+            aud: portcullis::policy_test::TEST_ISSUER.into(),
+            exp: now + c.ttl.unwrap_or(600).clamp(1, 3600),
+            iat: now,
+            nbf: None,
+            jti: format!("preview-{}-{now}", c.sub),
+            org: self.inner.policy().org().to_owned(),
+            env: if kind == portcullis::TokenKind::EnvAuth {
+                c.env
+            } else {
+                None
+            },
+            client_id: c.client_id,
+            scope: c.scope,
+        };
+        let key = portcullis::policy_test::test_signing_key();
+        Ok(portcullis::mint::mint_eddsa(
+            &key,
+            portcullis::policy_test::TEST_KID,
+            kind,
+            &claims,
+        ))
+    }
+}
+
 /// Compiles a policy source into an **unsigned preview** authorizer for one organization
 /// (the first when `org` is absent), for the playground. It accepts tokens from the policy's
 /// issuers and from the policy-test issuer. It can never be made from bundle bytes.
