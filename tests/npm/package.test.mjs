@@ -119,10 +119,22 @@ test("errors are PortcullisErrors with stable codes; a deny never throws", async
   assert.equal(a.check(session, { action: "workflow:read", resource: { type: "workflow", env: "client-b-dev" } }).reason, "cross_tenant");
 });
 
-test("key rotation: bundles signed by either trusted key load", () => {
-  const other = { kty: "OKP", crv: "Ed25519", kid: "retired-2025", alg: "EdDSA", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" };
-  const a = pkg.Authorizer.fromBundle(bundles.get("client-a"), { keys: [other, trusted] });
-  assert.equal(a.version, 3);
+test("key rotation: while both keys are trusted, bundles signed by either load", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(path.join(tmpdir(), "portcullis-rotation-"));
+  const cli = path.join(root, "target/debug/portcullis");
+  execFileSync(cli, ["keygen", "--kid", "bundle-2027", "--private", path.join(dir, "new.jwk"), "--public", path.join(dir, "new.pub.jwk")]);
+  execFileSync(cli, ["bundle", "build", path.join(root, "examples/integration-platform.json"), "--key", path.join(dir, "new.jwk"),
+    "--org", "client-a", "--bundle-version", "4", "--out", path.join(dir, "client-a.bundle")]);
+  const signedByNew = readFileSync(path.join(dir, "client-a.bundle"));
+  const next = JSON.parse(readFileSync(path.join(dir, "new.pub.jwk"), "utf8"));
+  const both = { keys: [trusted, next] };
+  assert.equal(pkg.Authorizer.fromBundle(bundles.get("client-a"), both).version, 3);
+  assert.equal(pkg.Authorizer.fromBundle(signedByNew, both).version, 4);
+  assert.throws(() => pkg.Authorizer.fromBundle(signedByNew, trusted), (e) => e.code === "bundle_unknown_key");
+  assert.throws(() => pkg.Authorizer.fromBundle(bundles.get("client-a"), next), (e) => e.code === "bundle_unknown_key");
 });
 
 test("compilePolicy makes an unsigned preview and reports compile errors with pointers", async () => {
