@@ -340,7 +340,7 @@ impl VerifierKey {
     }
 
     /// Checks `signature` (base64url, already validated as such) over `message`.
-    pub(crate) fn verify(&self, message: &[u8], signature_b64: &str) -> bool {
+    pub fn verify(&self, message: &[u8], signature_b64: &str) -> bool {
         matches!(
             jsonwebtoken::crypto::verify(
                 signature_b64,
