@@ -96,3 +96,52 @@ fn every_bundle_vector_is_reproduced() {
         assert_eq!(got, case["expect"].as_str().unwrap(), "`{}`", case["name"]);
     }
 }
+
+#[test]
+fn every_attack_vector_is_refused_as_an_invalid_token() {
+    let v = read("decisions.json");
+    let attacks = read("attacks.json");
+    let keys = keys(&v);
+    let now = attacks["now"].as_i64().unwrap();
+    let bundle = v["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["org"] == "client-a")
+        .unwrap();
+    let bytes = STANDARD.decode(bundle["bundle"].as_str().unwrap()).unwrap();
+    let authorizer = Authorizer::from_bundle(
+        &bytes,
+        &keys,
+        LoadOptions {
+            now,
+            min_version: 0,
+        },
+    )
+    .unwrap();
+    let request: Request = serde_json::from_value(attacks["request"].clone()).unwrap();
+    let cases = attacks["cases"].as_array().unwrap();
+    assert!(cases.len() >= 40, "at least 40 named attacks");
+    for case in cases {
+        let d = authorizer.authorize(
+            case["token"].as_str().unwrap(),
+            &request,
+            &VerifyOptions {
+                now,
+                audience: None,
+            },
+        );
+        assert_eq!(
+            d.reason,
+            portcullis::Reason::InvalidToken,
+            "`{}`",
+            case["name"]
+        );
+        assert_eq!(
+            Some(d.detail.unwrap_or_default()),
+            case["detail"].as_str(),
+            "`{}`",
+            case["name"]
+        );
+    }
+}

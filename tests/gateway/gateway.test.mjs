@@ -187,3 +187,34 @@ test("one JSON log line per decision, never the token", async () => {
   const signature = token.split(".")[2];
   assert.ok(gw.logs.every((l) => !l.includes(signature)), "no log line carries a token");
 });
+
+test("every attack vector on the token path is a 401 at the gateway, for the same reason as at the core", async () => {
+  const { readFileSync, mkdtempSync } = await import("node:fs");
+  const { execFileSync } = await import("node:child_process");
+  const { tmpdir } = await import("node:os");
+  const { root } = await import("./harness.mjs");
+  // The gateway reads the real clock: generate the attack vectors for now.
+  const dir = mkdtempSync(`${tmpdir()}/portcullis-attacks-`);
+  execFileSync("cargo", ["run", "--locked", "--quiet", "--example", "gen-vectors", "--", "--at", String(Math.floor(Date.now() / 1000)), dir], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  const v = JSON.parse(readFileSync(`${dir}/decisions.json`, "utf8"));
+  const attacks = JSON.parse(readFileSync(`${dir}/attacks.json`, "utf8"));
+  const vgw = await startGateway({ origin: origin.url, trustedKeys: JSON.stringify(v.bundle_keys) });
+  try {
+    const bundle = v.bundles.find((b) => b.org === "client-a");
+    await vgw.put("client-a", new Uint8Array(Buffer.from(bundle.bundle, "base64")));
+    const seen = origin.seen.length;
+    assert.ok(attacks.cases.length >= 40);
+    for (const c of attacks.cases) {
+      const res = await vgw.fetch(attacks.request.resource ? "/v1/envs/client-a-dev/workflows/wf-orders" : "/", { headers: { authorization: `Bearer ${c.token}` } });
+      const body = await res.json();
+      assert.equal(res.status, 401, `${c.name}: ${JSON.stringify(body)}`);
+      assert.equal(body.error, "invalid_token", c.name);
+      // The same code as at the core, except for tokens refused before a bundle is chosen
+      // because no `org` claim can be read from them.
+      assert.ok(body.reason === c.detail || body.reason === "token_missing_claim", `${c.name}: ${body.reason} vs ${c.detail}`);
+    }
+    assert.equal(origin.seen.length, seen, "no attack reaches the origin");
+  } finally {
+    await vgw.close();
+  }
+});

@@ -72,7 +72,7 @@ export async function startOrigin() {
 const trustedKeys = JSON.stringify({ keys: [JSON.parse(readFileSync(path.join(keys, "bundle-signing.public.jwk"), "utf8"))] });
 
 /** Starts the built Worker in workerd with a KV namespace and the given origin. */
-export async function startGateway({ origin, refreshSeconds = 1 }) {
+export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: keysJson = trustedKeys }) {
   const logs = [];
   let partial = "";
   const mf = new Miniflare({
@@ -90,7 +90,7 @@ export async function startGateway({ origin, refreshSeconds = 1 }) {
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2026-04-20",
     kvNamespaces: ["BUNDLES"],
-    bindings: { ORIGIN: origin, BUNDLE_KEYS: trustedKeys, BUNDLE_REFRESH_SECONDS: String(refreshSeconds) },
+    bindings: { ORIGIN: origin, BUNDLE_KEYS: keysJson, BUNDLE_REFRESH_SECONDS: String(refreshSeconds) },
   });
   await mf.ready;
   const kv = await mf.getKVNamespace("BUNDLES");
