@@ -6,6 +6,8 @@
     clippy::indexing_slicing
 )]
 
+// The whole module is compiled for tests only (`#[cfg(test)] mod testing` in lib.rs).
+#[cfg(test)]
 use ed25519_dalek::SigningKey;
 
 use crate::authorizer::Authorizer;
