@@ -5,7 +5,6 @@
 //! says what is wrong and, where it can, what would be right.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -703,7 +702,7 @@ impl Compiler {
                 }
             }
         }
-        let issuers = self.issuers(s, &table);
+        let issuers = self.issuers(s);
         let routes = self.routes(s, &table);
         let mut shared_ids: HashMap<&str, u32> = HashMap::new();
         let mut shared = Vec::new();
@@ -737,7 +736,7 @@ impl Compiler {
         out
     }
 
-    fn issuers(&mut self, s: &PolicySource, _table: &PermissionTable) -> Vec<Issuer> {
+    fn issuers(&mut self, s: &PolicySource) -> Vec<Issuer> {
         let mut out = Vec::new();
         let mut kids = HashSet::new();
         for (ii, i) in s.issuers.iter().enumerate() {
@@ -1534,9 +1533,6 @@ struct TimeWindowSource {
     #[serde(default)]
     before: Option<TimeSource>,
 }
-
-/// Re-exported so callers can build role ids without the model module.
-pub type RoleId = Arc<str>;
 
 #[cfg(test)]
 mod tests {
