@@ -93,6 +93,35 @@ pub enum DelegationAction {
     Remove,
 }
 
+/// Most requests one [`Authorizer::check_many`] call decides.
+pub const MAX_BATCH: usize = 1000;
+
+/// A batch larger than [`MAX_BATCH`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchTooLarge {
+    /// How many requests were given.
+    pub len: usize,
+}
+
+impl BatchTooLarge {
+    /// A stable code.
+    pub fn code(&self) -> &'static str {
+        "batch_too_large"
+    }
+}
+
+impl std::fmt::Display for BatchTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} requests in one batch; at most {MAX_BATCH} are decided at once",
+            self.len
+        )
+    }
+}
+
+impl std::error::Error for BatchTooLarge {}
+
 impl Authorizer {
     /// Verifies and loads a signed bundle.
     pub fn from_bundle(
@@ -163,18 +192,23 @@ impl Authorizer {
         self.engine().check(token, request, now, &mut Tracer::off())
     }
 
-    /// Decides many requests for one verified token.
+    /// Decides many requests for one verified token, in order; at most [`MAX_BATCH`].
     pub fn check_many(
         &self,
         token: &VerifiedToken,
         requests: &[Request],
         now: i64,
-    ) -> Vec<Decision> {
+    ) -> Result<Vec<Decision>, BatchTooLarge> {
+        if requests.len() > MAX_BATCH {
+            return Err(BatchTooLarge {
+                len: requests.len(),
+            });
+        }
         let engine = self.engine();
-        requests
+        Ok(requests
             .iter()
             .map(|r| engine.check(token, r, now, &mut Tracer::off()))
-            .collect()
+            .collect())
     }
 
     /// Verifies and decides in one step; a bad token is a decision (`invalid_token`).
@@ -486,7 +520,7 @@ mod tests {
             .iter()
             .map(|p| request(p, Some("dev")))
             .collect();
-        let batch = a.check_many(&t, &requests, NOW);
+        let batch = a.check_many(&t, &requests, NOW).unwrap();
         let single: Vec<Decision> = requests.iter().map(|r| a.check(&t, r, NOW)).collect();
         assert_eq!(batch, single);
         assert_eq!(batch.iter().filter(|d| d.allowed).count(), 2);

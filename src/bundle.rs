@@ -889,14 +889,14 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
             condition: get_cond_opt(r)?,
         })
     })?;
-    let issuers = list(&mut r, 64, |r| {
+    let issuers = list(&mut r, MAX_ISSUERS, |r| {
         Ok(Issuer {
             iss: r.str()?,
             audience: r.str()?,
             kinds: get_kinds(r.u8()?)?,
             max_lifetime: r.varint()?,
             leeway: r.varint()?,
-            keys: list(r, 64, |r| {
+            keys: list(r, MAX_KEYS_PER_ISSUER, |r| {
                 let kid = r.str()?;
                 let (alg, material) = match r.u8()? {
                     0 => (

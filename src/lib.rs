@@ -24,6 +24,7 @@ pub mod condition;
 pub mod engine;
 pub mod error;
 pub mod keys;
+pub mod limits;
 pub mod mint;
 pub mod model;
 pub mod permission;

@@ -274,6 +274,12 @@ pub struct PolicyData {
 
 /// Most entries of each kind one policy may hold.
 pub const MAX_ENTRIES: usize = 1_000_000;
+/// Most token issuers a policy may trust.
+pub const MAX_ISSUERS: usize = 64;
+/// Most verification keys one issuer may have.
+pub const MAX_KEYS_PER_ISSUER: usize = 64;
+/// Most gateway routes a policy may declare (they are matched in order).
+pub const MAX_ROUTES: usize = 1024;
 /// Most permissions a policy may declare.
 pub const MAX_PERMISSIONS: usize = 4096;
 
@@ -411,6 +417,21 @@ impl Policy {
                     id: p.clone(),
                 });
             }
+        }
+        if data.routes.len() > MAX_ROUTES {
+            return Err(ModelError::TooMany { table: "route" });
+        }
+        if data.issuers.len() > MAX_ISSUERS {
+            return Err(ModelError::TooMany { table: "issuer" });
+        }
+        if data
+            .issuers
+            .iter()
+            .any(|i| i.keys.len() > MAX_KEYS_PER_ISSUER)
+        {
+            return Err(ModelError::TooMany {
+                table: "issuer key",
+            });
         }
         for (table, n) in [
             ("role", data.roles.len()),

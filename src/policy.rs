@@ -737,10 +737,33 @@ impl Compiler {
     }
 
     fn issuers(&mut self, s: &PolicySource) -> Vec<Issuer> {
+        use crate::model::{MAX_ISSUERS, MAX_KEYS_PER_ISSUER};
         let mut out = Vec::new();
         let mut kids = HashSet::new();
+        if s.issuers.len() > MAX_ISSUERS {
+            self.error(
+                "/issuers",
+                format!(
+                    "{} issuers; at most {MAX_ISSUERS} are allowed",
+                    s.issuers.len()
+                ),
+                None,
+            );
+            return out;
+        }
         for (ii, i) in s.issuers.iter().enumerate() {
             let at = format!("/issuers/{ii}");
+            if i.jwks.keys.len() > MAX_KEYS_PER_ISSUER {
+                self.error(
+                    format!("{at}/jwks/keys"),
+                    format!(
+                        "{} keys; at most {MAX_KEYS_PER_ISSUER} are allowed per issuer",
+                        i.jwks.keys.len()
+                    ),
+                    None,
+                );
+                continue;
+            }
             if i.leeway > MAX_LEEWAY {
                 self.error(
                     format!("{at}/leeway"),
@@ -799,6 +822,18 @@ impl Compiler {
     fn routes(&mut self, s: &PolicySource, table: &PermissionTable) -> Vec<Route> {
         let mut out = Vec::new();
         let mut ids = HashSet::new();
+        if s.routes.len() > crate::model::MAX_ROUTES {
+            self.error(
+                "/routes",
+                format!(
+                    "{} routes; at most {} are allowed",
+                    s.routes.len(),
+                    crate::model::MAX_ROUTES
+                ),
+                None,
+            );
+            return out;
+        }
         for (ri, r) in s.routes.iter().enumerate() {
             let at = format!("/routes/{ri}");
             if !ids.insert(r.id.as_str()) {

@@ -2,6 +2,8 @@
 
 /// Most segments a path template or a matched path may have.
 pub const MAX_SEGMENTS: usize = 32;
+/// Longest request path matched against routes, in bytes; a longer one matches no route.
+pub const MAX_PATH_BYTES: usize = 4096;
 
 /// One segment of a path template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,7 +141,7 @@ pub fn match_route<'r>(
     host: &str,
     path: &str,
 ) -> Option<RouteMatch<'r>> {
-    if path.len() > 4096 {
+    if path.len() > MAX_PATH_BYTES {
         return None;
     }
     routes.iter().find_map(|route| {

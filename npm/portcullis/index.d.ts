@@ -178,6 +178,7 @@ export class Authorizer {
   /** Verifies a token; throws a `PortcullisError` (`token_*`) when refused. */
   verifyToken(token: string, opts?: VerifyOptions): Session;
   check(session: Session, request: AuthzRequest, opts?: CheckOptions): Decision;
+  /** Decides up to 1,000 requests in order; more throws a `PortcullisError` (`batch_too_large`). */
   checkMany(session: Session, requests: AuthzRequest[], opts?: CheckOptions): Decision[];
   /** Verifies and decides in one step; never throws for a bad token. */
   authorize(token: string, request: AuthzRequest, opts?: VerifyOptions): Decision;

@@ -100,6 +100,11 @@ test("sessions: checkMany, permissions and explain", async () => {
   assert.equal(x.decision.reason, "explicit_deny");
   assert.ok(x.trace.some((s) => s.check === "deny" && s.outcome === "match" && s.rule === "prod-workflows-change-by-deploy-only"));
   assert.throws(() => a.permissions(session, "client-a-dev"), (e) => e.code === "cross_environment");
+  // At most 1,000 requests a batch: more is refused whole, before any is decided.
+  const read = { action: "workflow:read", resource: { type: "workflow", env: "client-a-prod" } };
+  assert.equal(a.checkMany(session, Array(1000).fill(read)).length, 1000);
+  assert.throws(() => a.checkMany(session, Array(1001).fill(read)),
+    (e) => e.name === "PortcullisError" && e.code === "batch_too_large");
 });
 
 test("errors are PortcullisErrors with stable codes; a deny never throws", async () => {

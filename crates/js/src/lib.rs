@@ -229,13 +229,28 @@ impl Authorizer {
         requests: JsValue,
         opts: JsValue,
     ) -> Result<JsValue, JsValue> {
+        // Refuse an oversize batch before converting it.
+        let too_large = |len: usize| {
+            let e = portcullis::authorizer::BatchTooLarge { len };
+            error(e.code(), &e.to_string())
+        };
+        if let Some(list) = requests.dyn_ref::<js_sys::Array>() {
+            let len = list.length() as usize;
+            if len > portcullis::authorizer::MAX_BATCH {
+                return Err(too_large(len));
+            }
+        }
         let requests: Vec<Request> = from_js(requests, "requests")?;
         let opts: CheckOpts = optional(opts, "opts")?;
-        to_js(&self.inner.check_many(
-            self.session(session)?,
-            &requests,
-            opts.now.unwrap_or_else(clock_now),
-        ))
+        let decisions = self
+            .inner
+            .check_many(
+                self.session(session)?,
+                &requests,
+                opts.now.unwrap_or_else(clock_now),
+            )
+            .map_err(|e| too_large(e.len))?;
+        to_js(&decisions)
     }
 
     /// Verifies and decides in one step; never throws for a bad token (`invalid_token`).
