@@ -805,8 +805,11 @@ impl Compiler {
                     Err(e) => self.error(kat, e.to_string(), None),
                 }
             }
-            let mut kinds = i.kinds.clone();
-            kinds.dedup();
+            // Canonical order, each once: what the bundle encoding (a bit set) gives back.
+            let kinds: Vec<TokenKind> = TokenKind::ALL
+                .into_iter()
+                .filter(|k| i.kinds.contains(k))
+                .collect();
             out.push(Issuer {
                 iss: i.iss.clone(),
                 audience: i.audience.clone(),

@@ -327,7 +327,9 @@ impl<'a> UnverifiedToken<'a> {
         if expected_len.is_some_and(|n| signature.len() != n) || signature.len() > 512 {
             return Err(TokenError::BadSignature);
         }
-        if !key.verify(self.signing_input.as_bytes(), self.signature_b64) {
+        if !(fuzzing_signature_bypass(&signature)
+            || key.verify(self.signing_input.as_bytes(), self.signature_b64))
+        {
             return Err(TokenError::BadSignature);
         }
         let claims: RawClaims =
@@ -352,6 +354,18 @@ impl<'a> UnverifiedToken<'a> {
         token.check_time(options.now)?;
         Ok(token)
     }
+}
+
+/// In fuzzing builds only (`cfg(fuzzing)`, set by `cargo fuzz`), an all-zero signature passes
+/// without cryptography, so that the fuzzer reaches claim validation. Always `false` otherwise.
+#[cfg(fuzzing)]
+fn fuzzing_signature_bypass(signature: &[u8]) -> bool {
+    signature.iter().all(|b| *b == 0)
+}
+
+#[cfg(not(fuzzing))]
+fn fuzzing_signature_bypass(_signature: &[u8]) -> bool {
+    false
 }
 
 /// What a verification is checked against.

@@ -389,3 +389,18 @@ fn payloads_are_plain_objects() {
         "deep nesting"
     );
 }
+
+#[test]
+fn an_all_zero_signature_is_refused_outside_fuzzing_builds() {
+    // Fuzzing builds (`cfg(fuzzing)`) accept an all-zero signature so that the fuzzer
+    // reaches claim validation; no other build may.
+    let kind = TokenKind::EnvAuth;
+    let signed = sign(&header(kind), &claims(kind));
+    let unsigned = format!(
+        "{}.{}",
+        signed.rsplit_once('.').unwrap().0,
+        URL_SAFE_NO_PAD.encode([0u8; 64])
+    );
+    assert_eq!(check(&signed), Ok(()));
+    assert_eq!(check(&unsigned), Err(TokenError::BadSignature));
+}

@@ -1,0 +1,180 @@
+//! Fixtures shared by the fuzz targets: the signed bundles, keys, instant and requests of the
+//! decision test vectors (`tests/vectors/decisions.json`), loaded once per process.
+//!
+//! The targets check properties, not just the absence of crashes: a bundle that decodes
+//! re-encodes to the same policy, a decision that allows never crosses a tenant or an
+//! environment, a batch decides like single checks, an explanation agrees with its check.
+
+use std::sync::OnceLock;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use portcullis::model::PolicyData;
+use portcullis::{
+    Authorizer, BundleKeys, Decision, Jwk, LoadOptions, Request, TokenKind, VerifiedToken,
+};
+use serde_json::{json, Value};
+
+/// The decision vectors, compiled in.
+const DECISIONS: &str = include_str!("../../tests/vectors/decisions.json");
+
+/// What every target shares.
+pub struct Fixtures {
+    /// The instant the vectors are decided at.
+    pub now: i64,
+    /// The trusted bundle keys.
+    pub bundle_keys: BundleKeys,
+    /// The signed bundles, raw.
+    pub bundles: Vec<Vec<u8>>,
+    /// The loaded bundles, one per organization.
+    pub authorizers: Vec<Authorizer>,
+    /// Requests of the vectors (actions, resource types and ids, environments).
+    pub requests: Vec<Request>,
+    /// Key ids the bundles' issuers trust.
+    pub kids: Vec<String>,
+}
+
+/// Loads the fixtures once.
+pub fn fixtures() -> &'static Fixtures {
+    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    FIXTURES.get_or_init(load)
+}
+
+fn load() -> Fixtures {
+    let doc: Value = serde_json::from_str(DECISIONS).expect("decisions.json is JSON");
+    let now = doc["cases"][0]["now"].as_i64().expect("a case has `now`");
+    let mut bundle_keys = BundleKeys::new();
+    for key in doc["bundle_keys"]["keys"].as_array().expect("bundle keys") {
+        let jwk: Jwk = serde_json::from_value(key.clone()).expect("a bundle key is a JWK");
+        bundle_keys.add_jwk(&jwk).expect("a bundle key is Ed25519");
+    }
+    let mut bundles = Vec::new();
+    let mut authorizers = Vec::new();
+    for b in doc["bundles"].as_array().expect("bundles") {
+        let bytes = STANDARD
+            .decode(b["bundle"].as_str().expect("bundle bytes"))
+            .expect("bundle base64");
+        let authorizer = Authorizer::from_bundle(
+            &bytes,
+            &bundle_keys,
+            LoadOptions {
+                now,
+                min_version: 0,
+            },
+        )
+        .expect("the vector bundles load");
+        bundles.push(bytes);
+        authorizers.push(authorizer);
+    }
+    let requests = doc["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| serde_json::from_value(c["request"].clone()).ok())
+        .collect();
+    let kids = authorizers
+        .iter()
+        .flat_map(|a| a.policy().data().issuers.iter())
+        .flat_map(|i| i.keys.iter().map(|k| k.kid.clone()))
+        .collect();
+    Fixtures {
+        now,
+        bundle_keys,
+        bundles,
+        authorizers,
+        requests,
+        kids,
+    }
+}
+
+/// A compact JWS over `header` and `payload` whose signature is 64 zero bytes: accepted
+/// without cryptography only in fuzzing builds (`cfg(fuzzing)`), so that a fuzzer reaches
+/// claim validation; every other build refuses it like any bad signature.
+pub fn unsigned_token(header: &[u8], payload: &[u8]) -> String {
+    let mut token = URL_SAFE_NO_PAD.encode(header);
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(payload));
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode([0u8; 64]));
+    token
+}
+
+/// Who a fuzzed token speaks for.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenSpec<'a> {
+    /// Token kind.
+    pub kind: TokenKind,
+    /// Subject.
+    pub sub: &'a str,
+    /// Organization claim.
+    pub org: &'a str,
+    /// Environment claim (EnvAuth).
+    pub env: Option<&'a str>,
+    /// Client id (service tokens).
+    pub client_id: Option<&'a str>,
+    /// Space-separated scope.
+    pub scope: Option<&'a str>,
+    /// Token id.
+    pub jti: &'a str,
+}
+
+/// An unsigned token (see [`unsigned_token`]) from the first issuer of `policy` that may issue
+/// `spec.kind`, valid at `now`; `None` when no issuer may.
+pub fn token_for(policy: &PolicyData, spec: &TokenSpec<'_>, now: i64) -> Option<String> {
+    let issuer = policy
+        .issuers
+        .iter()
+        .find(|i| i.kinds.contains(&spec.kind))?;
+    let key = issuer.keys.first()?;
+    let lifetime = issuer.max_lifetime.clamp(1, 600) as i64;
+    let header = json!({ "alg": key.alg.as_str(), "typ": spec.kind.typ(), "kid": key.kid });
+    let mut claims = json!({
+        "iss": issuer.iss, "aud": issuer.audience, "sub": spec.sub, "org": spec.org,
+        "jti": spec.jti, "iat": now - 1, "exp": now - 1 + lifetime,
+    });
+    for (name, value) in [
+        ("env", spec.env),
+        ("client_id", spec.client_id),
+        ("scope", spec.scope),
+    ] {
+        if let Some(v) = value {
+            claims[name] = json!(v);
+        }
+    }
+    Some(unsigned_token(
+        header.to_string().as_bytes(),
+        claims.to_string().as_bytes(),
+    ))
+}
+
+/// The properties every decision holds, whatever the input.
+pub fn assert_decision_sound(
+    authorizer: &Authorizer,
+    token: &VerifiedToken,
+    request: &Request,
+    decision: &Decision,
+) {
+    assert_eq!(
+        decision.allowed,
+        decision.reason == portcullis::Reason::Allowed
+    );
+    assert_eq!(decision.bundle_version, authorizer.version());
+    if decision.allowed {
+        let org = authorizer.policy().org();
+        assert_eq!(token.org(), org, "allowed a token of another tenant");
+        if let Some(resource_org) = &request.resource.org {
+            assert_eq!(resource_org, org, "allowed a resource of another tenant");
+        }
+        if let Some(env) = token.env() {
+            assert_eq!(
+                request.resource.env.as_deref(),
+                Some(env),
+                "an EnvAuth token was allowed outside its environment"
+            );
+        }
+        assert!(
+            token.scope_covers(&request.action),
+            "allowed outside the token's scope"
+        );
+    }
+}

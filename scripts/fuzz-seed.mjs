@@ -1,0 +1,80 @@
+// Seeds the fuzz corpora (fuzz/corpus/<target>/) from the test vectors, the example
+// policies and the policy blocks of docs/: one file per input, named by its SHA-1 like the
+// files libFuzzer writes. Idempotent: existing files are kept.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const read = (p) => readFileSync(join(root, p));
+const json = (p) => JSON.parse(read(p));
+
+let added = 0;
+function seed(target, bytes) {
+  const dir = join(root, 'fuzz', 'corpus', target);
+  mkdirSync(dir, { recursive: true });
+  const buf = Buffer.from(bytes);
+  const file = join(dir, createHash('sha1').update(buf).digest('hex'));
+  if (!existsSync(file)) {
+    writeFileSync(file, buf);
+    added += 1;
+  }
+}
+
+const decisions = json('tests/vectors/decisions.json');
+const bundles = json('tests/vectors/bundles.json');
+const attacks = json('tests/vectors/attacks.json');
+
+// token_verify: raw tokens, and `0x01 header \n payload` for the unsigned path.
+const tokens = [...decisions.cases, ...attacks.cases].map((c) => c.token).filter(Boolean);
+for (const token of tokens) {
+  seed('token_verify', token);
+  const [h, p] = token.split('.');
+  try {
+    const header = Buffer.from(h, 'base64url');
+    const payload = Buffer.from(p ?? '', 'base64url');
+    seed('token_verify', Buffer.concat([Buffer.from([1]), header, Buffer.from('\n'), payload]));
+  } catch {
+    // Not base64url: the raw form is enough.
+  }
+}
+
+// bundle_decode: whole signed bundles and their bodies alone.
+const headerLength = (bytes) => {
+  // magic 4, format 2, reserved 2, version 8, issued_at 8, not_after 8, org and kid (a length
+  // byte each), body length (u32 LE), body, signature (64).
+  let at = 32;
+  for (let field = 0; field < 2; field += 1) at += 1 + bytes[at];
+  return [at + 4, bytes.readUInt32LE(at)];
+};
+for (const b of [...decisions.bundles, ...bundles.cases]) {
+  if (!b.bundle) continue;
+  const bytes = Buffer.from(b.bundle, 'base64');
+  seed('bundle_decode', bytes);
+  try {
+    const [start, length] = headerLength(bytes);
+    if (start + length <= bytes.length) seed('bundle_decode', bytes.subarray(start, start + length));
+  } catch {
+    // A malformed bundle case: seeded whole above.
+  }
+}
+
+// policy_compile: the examples and every `json policy` block of docs/.
+for (const f of readdirSync(join(root, 'examples'))) {
+  if (f.endsWith('.json') && !f.endsWith('.test.json')) seed('policy_compile', read(join('examples', f)));
+}
+for (const f of readdirSync(join(root, 'docs'))) {
+  if (!f.endsWith('.md')) continue;
+  const text = read(join('docs', f)).toString();
+  for (const m of text.matchAll(/```json policy\n([\s\S]*?)```/g)) seed('policy_compile', m[1]);
+}
+
+// route_match and decision take structured input (arbitrary): a few byte strings to start
+// from; the committed corpora grow from fuzzing runs (scripts/fuzz run).
+for (const target of ['route_match', 'decision']) {
+  seed(target, 'GET\0/v1/envs/{env}/workflows/{id}\0client-a-dev.api.example\0/v1/envs/client-a-dev/workflows/wf-orders');
+  seed(target, Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff)));
+}
+
+console.log(`fuzz corpora: ${added} new seed file(s)`);
