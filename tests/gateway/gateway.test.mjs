@@ -30,7 +30,8 @@ async function expectRefused(path, init, status, reason) {
     assert.equal(body.error, "invalid_token");
     assert.match(res.headers.get("www-authenticate"), /^Bearer error="invalid_token"/);
   } else if (status === 403) {
-    assert.deepEqual(Object.keys(body).sort(), ["decision_id", "error", "reason"]);
+    assert.deepEqual(Object.keys(body).sort(), ["bundle_version", "decision_id", "error", "reason"]);
+    assert.equal(body.bundle_version, 10);
     assert.equal(body.error, "forbidden");
     assert.equal(body.reason, reason);
   } else {
@@ -49,7 +50,7 @@ test("an allowed request is forwarded with identity headers and intact method, q
     body: payload,
   });
   assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { origin: "ok", bytes: payload.length });
+  assert.deepEqual(await res.json(), { origin: "ok", bytes: payload.length, bundle_version: "10" });
   const seen = origin.seen.at(-1);
   assert.equal(seen.method, "PUT");
   assert.equal(seen.url, "/v1/envs/client-a-dev/workflows/wf-orders?dryRun=true&x=%2F");
@@ -58,6 +59,7 @@ test("an allowed request is forwarded with identity headers and intact method, q
   assert.equal(seen.headers["x-portcullis-org"], "client-a");
   assert.equal(seen.headers["x-portcullis-env"], "client-a-dev");
   assert.match(seen.headers["x-portcullis-decision"], /^[0-9a-f]{24}$/);
+  assert.equal(seen.headers["x-portcullis-bundle-version"], "10");
   assert.equal(seen.headers["x-request-id"], "r-1");
   assert.equal(seen.headers["content-type"], "application/json");
 });

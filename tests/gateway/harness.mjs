@@ -51,8 +51,11 @@ export async function mint({ kind = "envauth", sub, org = "client-a", env, clien
     .sign(idpKey);
 }
 
-/** An HTTP origin on 127.0.0.1 that records what reaches it. */
-export async function startOrigin() {
+/**
+ * An HTTP origin on 127.0.0.1 that records what reaches it and echoes the bundle version the
+ * gateway forwarded; `options.delayMs` (changeable later) delays every answer.
+ */
+export async function startOrigin(options = {}) {
   const seen = [];
   const server = http.createServer((req, res) => {
     const hash = createHash("sha256");
@@ -60,21 +63,86 @@ export async function startOrigin() {
     req.on("data", (chunk) => { hash.update(chunk); bytes += chunk.length; });
     req.on("end", () => {
       seen.push({ method: req.method, url: req.url, headers: req.headers, bytes, sha256: hash.digest("hex") });
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ origin: "ok", bytes }));
+      const answer = () => {
+        if (res.destroyed) return;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ origin: "ok", bytes, bundle_version: req.headers["x-portcullis-bundle-version"] }));
+      };
+      if (options.delayMs) setTimeout(answer, options.delayMs).unref();
+      else answer();
     });
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${port}`, seen, options,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
+  };
 }
 
 const trustedKeys = JSON.stringify({ keys: [JSON.parse(readFileSync(path.join(keys, "bundle-signing.public.jwk"), "utf8"))] });
 
-/** Starts the built Worker in workerd with a KV namespace and the given origin. */
-export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: keysJson = trustedKeys }) {
+/**
+ * A KV binding for fault tests: the real namespace behind a wrapper whose reads fail or stall
+ * on demand (`faults.failing`, `faults.delayMs`), as a KV outage or a slow read would.
+ */
+const faultyKvScript = `
+class FaultyKv {
+  constructor(env) { this.store = env.STORE; this.control = env.CONTROL; }
+  async fault() { return (await this.control.fetch("http://control/")).json(); }
+  async get(key, options) {
+    const { failing, delayMs } = await this.fault();
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+    if (failing) throw new Error("KV read failed (injected)");
+    return this.store.get(key, options);
+  }
+  async getWithMetadata(key, options) {
+    const { failing } = await this.fault();
+    if (failing) throw new Error("KV read failed (injected)");
+    return this.store.getWithMetadata(key, options);
+  }
+  put(key, value, options) { return this.store.put(key, value, options); }
+  list(options) { return this.store.list(options); }
+  delete(key) { return this.store.delete(key); }
+}
+export default function (env) { return new FaultyKv(env); }
+`;
+
+/**
+ * Starts the built Worker in workerd with a KV namespace and the given origin. With
+ * `faultyKv`, the `BUNDLES` binding goes through a wrapper whose reads can be made to fail
+ * (see `faults`).
+ */
+export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: keysJson = trustedKeys,
+  originTimeoutSeconds, faultyKv = false }) {
   const logs = [];
   let partial = "";
+  const faults = { failing: false, delayMs: 0 };
+  const bindings = { ORIGIN: origin, BUNDLE_KEYS: keysJson, BUNDLE_REFRESH_SECONDS: String(refreshSeconds) };
+  if (originTimeoutSeconds !== undefined) bindings.ORIGIN_TIMEOUT_SECONDS = String(originTimeoutSeconds);
+  const gateway = {
+    name: "gateway",
+    modules: true,
+    scriptPath: path.join(root, "crates/gateway/build/index.js"),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2026-04-20",
+    bindings,
+  };
+  const workers = [gateway];
+  if (faultyKv) {
+    gateway.wrappedBindings = { BUNDLES: "faulty-kv" };
+    // The same namespace, bound directly, only so that the test can write to it.
+    gateway.kvNamespaces = { BUNDLES_DIRECT: "bundles" };
+    workers.push({
+      name: "faulty-kv",
+      modules: true,
+      script: faultyKvScript,
+      kvNamespaces: { STORE: "bundles" },
+      serviceBindings: { CONTROL: () => Response.json(faults) },
+    });
+  } else {
+    gateway.kvNamespaces = { BUNDLES: "bundles" };
+  }
   const mf = new Miniflare({
     // The Worker's console output: one JSON line per decision, kept for assertions.
     handleRuntimeStdio(stdout, stderr) {
@@ -85,18 +153,14 @@ export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: ke
       });
       stderr.on("data", (chunk) => process.stderr.write(chunk));
     },
-    modules: true,
-    scriptPath: path.join(root, "crates/gateway/build/index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2026-04-20",
-    kvNamespaces: ["BUNDLES"],
-    bindings: { ORIGIN: origin, BUNDLE_KEYS: keysJson, BUNDLE_REFRESH_SECONDS: String(refreshSeconds) },
+    workers,
   });
   await mf.ready;
-  const kv = await mf.getKVNamespace("BUNDLES");
+  const kv = await mf.getKVNamespace(faultyKv ? "BUNDLES_DIRECT" : "BUNDLES", "gateway");
   return {
     mf,
     logs,
+    faults,
     async put(org, bytes) { await kv.put(`bundle:${org}`, bytes); },
     async remove(org) { await kv.delete(`bundle:${org}`); },
     fetch: (p, init = {}) => mf.dispatchFetch(`http://api.integrations.example${p}`, init),

@@ -25,6 +25,8 @@ pub struct Config {
     pub max_orgs: usize,
     /// Most verified tokens kept per isolate.
     pub max_tokens: usize,
+    /// Reads the size of the module's linear memory, for health (`None` where there is none).
+    pub memory_bytes: fn() -> Option<u64>,
 }
 
 /// The KV key holding an organization's bundle.
@@ -375,7 +377,12 @@ impl Gateway {
             })
             .collect();
         orgs.sort_by(|a, b| a["org"].as_str().cmp(&b["org"].as_str()));
-        json!({ "status": "ok", "bundles": orgs, "cached_tokens": self.tokens.len() })
+        json!({
+            "status": "ok",
+            "bundles": orgs,
+            "cached_tokens": self.tokens.len(),
+            "memory_bytes": (self.config.memory_bytes)(),
+        })
     }
 
     /// The first step of a request: health, or the token's organization.
@@ -520,6 +527,10 @@ impl Gateway {
         if let Some(env) = &m.env {
             identity.push(("x-portcullis-env".to_owned(), env.clone()));
         }
+        identity.push((
+            "x-portcullis-bundle-version".to_owned(),
+            authorizer.version().to_string(),
+        ));
         Plan::Forward { identity, log }
     }
 
@@ -531,7 +542,12 @@ impl Gateway {
         }
         Plan::Respond {
             status: 403,
-            body: json!({ "error": "forbidden", "reason": d.reason.as_str(), "decision_id": decision_id }),
+            body: json!({
+                "error": "forbidden",
+                "reason": d.reason.as_str(),
+                "decision_id": decision_id,
+                "bundle_version": d.bundle_version,
+            }),
             headers: vec![],
             log,
         }

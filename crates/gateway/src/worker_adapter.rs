@@ -4,16 +4,21 @@
 //! - `BUNDLES`: the Workers KV namespace holding one bundle per organization (`bundle:<org>`);
 //! - `BUNDLE_KEYS`: a JWKS of the Ed25519 public keys trusted to sign bundles (var or secret);
 //! - `ORIGIN`: the origin's base URL;
-//! - `BUNDLE_REFRESH_SECONDS`: how long a loaded bundle is used before KV is read again.
+//! - `BUNDLE_REFRESH_SECONDS`: how long a loaded bundle is used before KV is read again;
+//! - `ORIGIN_TIMEOUT_SECONDS`: how long to wait for the origin's response headers (default
+//!   30); beyond it the request is aborted and answered 504.
 
 use std::cell::RefCell;
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
 
 use portcullis::BundleKeys;
 use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
 use worker::{
-    console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, RequestInit,
-    RequestRedirect, Response, Result,
+    console_log, event, AbortController, Context, Date, Delay, Env, Fetch, Headers, Method,
+    Request, RequestInit, RequestRedirect, Response, Result,
 };
 
 use crate::logic::{
@@ -59,6 +64,7 @@ fn config(env: &Env) -> std::result::Result<Config, Misconfigured> {
         refresh_seconds,
         max_orgs: 256,
         max_tokens: 10_000,
+        memory_bytes: || Some(core::arch::wasm32::memory_size::<0>() as u64 * 65_536),
     })
 }
 
@@ -120,6 +126,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                     );
                 }
                 Failure::Origin(m) => m,
+                Failure::OriginTimeout(after) => {
+                    console_log!(
+                        "{}",
+                        serde_json::json!({ "error": "origin_timeout", "after_ms": after.as_millis() as u64, "decision_id": id })
+                    );
+                    return json_response(
+                        504,
+                        &serde_json::json!({ "error": "gateway_timeout", "reason": "origin_timeout", "decision_id": id }),
+                        &[],
+                    );
+                }
             };
             console_log!(
                 "{}",
@@ -137,6 +154,16 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 enum Failure {
     Misconfigured(Misconfigured),
     Origin(String),
+    OriginTimeout(Duration),
+}
+
+/// How long to wait for the origin's response headers.
+fn origin_timeout(env: &Env) -> Duration {
+    text(env, "ORIGIN_TIMEOUT_SECONDS")
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::from_millis((s.min(600.0) * 1000.0) as u64))
+        .unwrap_or(Duration::from_secs(30))
 }
 
 impl From<Misconfigured> for Failure {
@@ -250,7 +277,19 @@ async fn carry_out(
                 .with_body(body)
                 .with_redirect(RequestRedirect::Manual);
             let outbound = Request::new_with_init(&target, &init)?;
-            Ok(Fetch::Request(outbound).send().await?)
+            let timeout = origin_timeout(env);
+            let controller = AbortController::default();
+            let signal = controller.signal();
+            let fetch = Fetch::Request(outbound);
+            let send = Box::pin(fetch.send_with_signal(&signal));
+            let outcome = match select(send, Box::pin(Delay::from(timeout))).await {
+                Either::Left((response, _)) => response.map_err(Failure::from),
+                Either::Right(((), _)) => {
+                    controller.abort();
+                    Err(Failure::OriginTimeout(timeout))
+                }
+            };
+            outcome
         }
     }
 }

@@ -65,6 +65,7 @@ fn gateway() -> Gateway {
         refresh_seconds: 30,
         max_orgs: 2,
         max_tokens: 3,
+        memory_bytes: || Some(65_536),
     })
 }
 
@@ -169,6 +170,7 @@ fn an_allowed_request_is_forwarded_with_identity_headers() {
     assert_eq!(get("x-portcullis-org"), Some("client-a"));
     assert_eq!(get("x-portcullis-env"), Some("client-a-dev"));
     assert_eq!(get("x-portcullis-decision"), Some("d-1"));
+    assert_eq!(get("x-portcullis-bundle-version"), Some("1"));
     assert_eq!(
         (
             log.action.as_deref(),
@@ -259,7 +261,7 @@ fn denials_and_gateway_conditions_map_to_statuses() {
     };
     assert_eq!(
         body,
-        json!({ "error": "forbidden", "reason": "explicit_deny", "decision_id": "d-1" })
+        json!({ "error": "forbidden", "reason": "explicit_deny", "decision_id": "d-1", "bundle_version": 1 })
     );
     let p = run(
         &mut gw,
@@ -431,6 +433,7 @@ fn me_and_health_answer_without_a_route() {
     };
     assert_eq!(body["bundles"][0]["org"], "client-a");
     assert_eq!(body["bundles"][0]["version"], 1);
+    assert_eq!(body["memory_bytes"], 65_536);
 }
 
 #[test]
