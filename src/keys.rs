@@ -6,8 +6,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use p256::ecdsa::signature::Verifier as _;
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 
 /// A token signature algorithm Portcullis accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,14 +39,6 @@ impl Alg {
             "RS256" => Alg::RS256,
             _ => return None,
         })
-    }
-
-    fn jsonwebtoken(self) -> Algorithm {
-        match self {
-            Alg::EdDSA => Algorithm::EdDSA,
-            Alg::ES256 => Algorithm::ES256,
-            Alg::RS256 => Algorithm::RS256,
-        }
     }
 }
 
@@ -273,23 +266,23 @@ impl TrustedKey {
             kid: self.kid.clone(),
             why,
         };
-        let decoding = match (&self.material, self.alg) {
+        let prepared = match (&self.material, self.alg) {
             (KeyMaterial::Ed25519(x), Alg::EdDSA) => {
                 let key = ed25519_dalek::VerifyingKey::from_bytes(x)
                     .map_err(|_| invalid("not a valid Ed25519 point"))?;
                 if key.is_weak() {
                     return Err(invalid("an Ed25519 key of small order"));
                 }
-                DecodingKey::from_ed_der(x)
+                Prepared::Ed25519(key)
             }
             (KeyMaterial::P256 { x, y }, Alg::ES256) => {
                 let mut sec1 = Vec::with_capacity(65);
                 sec1.push(0x04);
                 sec1.extend_from_slice(x);
                 sec1.extend_from_slice(y);
-                p256::PublicKey::from_sec1_bytes(&sec1)
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
                     .map_err(|_| invalid("not a point on P-256"))?;
-                DecodingKey::from_ec_der(&sec1)
+                Prepared::P256(key)
             }
             (KeyMaterial::Rsa { n, e }, Alg::RS256) => {
                 if n.first() == Some(&0) || e.first() == Some(&0) {
@@ -303,7 +296,12 @@ impl TrustedKey {
                         "the RSA exponent must be odd, above 1 and fit 32 bits",
                     ));
                 }
-                DecodingKey::from_rsa_raw_components(n, e)
+                let key = rsa::RsaPublicKey::new(
+                    rsa::BigUint::from_bytes_be(n),
+                    rsa::BigUint::from_bytes_be(e),
+                )
+                .map_err(|_| invalid("not a usable RSA public key"))?;
+                Prepared::Rsa(Box::new(key))
             }
             _ => {
                 return Err(KeyError::AlgorithmMismatch {
@@ -313,16 +311,24 @@ impl TrustedKey {
         };
         Ok(VerifierKey {
             alg: self.alg,
-            decoding,
+            prepared,
         })
     }
+}
+
+/// The public key of a [`VerifierKey`], decoded once for its algorithm.
+#[derive(Clone)]
+enum Prepared {
+    Ed25519(ed25519_dalek::VerifyingKey),
+    P256(p256::ecdsa::VerifyingKey),
+    Rsa(Box<rsa::RsaPublicKey>),
 }
 
 /// A key prepared for signature checks.
 #[derive(Clone)]
 pub struct VerifierKey {
     alg: Alg,
-    decoding: DecodingKey,
+    prepared: Prepared,
 }
 
 impl std::fmt::Debug for VerifierKey {
@@ -339,17 +345,26 @@ impl VerifierKey {
         self.alg
     }
 
-    /// Checks `signature` (base64url, already validated as such) over `message`.
+    /// Checks `signature` (base64url) over `message` with the pinned algorithm: Ed25519 in
+    /// its strict form (canonical `S`, no small-order `R` or key), ECDSA P-256 over SHA-256
+    /// with a raw `r‖s` signature of two non-zero scalars, RSASSA-PKCS1-v1_5 over SHA-256.
     pub fn verify(&self, message: &[u8], signature_b64: &str) -> bool {
-        matches!(
-            jsonwebtoken::crypto::verify(
-                signature_b64,
-                message,
-                &self.decoding,
-                self.alg.jsonwebtoken()
-            ),
-            Ok(true)
-        )
+        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature_b64) else {
+            return false;
+        };
+        match &self.prepared {
+            Prepared::Ed25519(key) => ed25519_dalek::Signature::from_slice(&signature)
+                .is_ok_and(|s| key.verify_strict(message, &s).is_ok()),
+            Prepared::P256(key) => p256::ecdsa::Signature::from_slice(&signature)
+                .is_ok_and(|s| key.verify(message, &s).is_ok()),
+            Prepared::Rsa(key) => key
+                .verify(
+                    rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                    &sha2::Sha256::digest(message),
+                    &signature,
+                )
+                .is_ok(),
+        }
     }
 }
 
