@@ -23,6 +23,7 @@ pub mod codec;
 pub mod condition;
 pub mod engine;
 pub mod error;
+pub mod fxhash;
 pub mod keys;
 pub mod limits;
 pub mod mint;

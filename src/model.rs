@@ -6,7 +6,7 @@
 //! builds the look-up tables; it is the only way to obtain a [`Policy`], whether the data came
 //! from the compiler or from a decoded bundle.
 
-use std::collections::{HashMap, HashSet};
+use crate::fxhash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use crate::condition::{Condition, MAX_CONDITION_DEPTH, MAX_CONDITION_NODES};
@@ -338,20 +338,20 @@ impl std::fmt::Display for ModelError {
 #[derive(Debug, Default)]
 struct Index {
     permissions: PermissionTable,
-    role_by_id: HashMap<String, u32>,
-    env_by_id: HashMap<String, u32>,
-    group_by_id: HashMap<String, u32>,
-    user_by_sub: HashMap<String, u32>,
-    service_by_client: HashMap<String, u32>,
+    role_by_id: FxHashMap<String, u32>,
+    env_by_id: FxHashMap<String, u32>,
+    group_by_id: FxHashMap<String, u32>,
+    user_by_sub: FxHashMap<String, u32>,
+    service_by_client: FxHashMap<String, u32>,
     member_bindings: Vec<Vec<u32>>,
     group_bindings: Vec<Vec<u32>>,
     everyone_bindings: Vec<u32>,
     member_overrides: Vec<Vec<u32>>,
     group_overrides: Vec<Vec<u32>>,
     everyone_overrides: Vec<u32>,
-    revoked_jti: HashSet<String>,
-    revoked_before: HashMap<String, i64>,
-    keys_by_kid: HashMap<String, (u32, VerifierKey)>,
+    revoked_jti: FxHashSet<String>,
+    revoked_before: FxHashMap<String, i64>,
+    keys_by_kid: FxHashMap<String, (u32, VerifierKey)>,
 }
 
 /// The immutable, indexed policy of one organization.
@@ -379,8 +379,8 @@ fn check_ref(from: &'static str, to: &'static str, i: u32, len: usize) -> Result
 fn unique<'a>(
     table: &'static str,
     ids: impl Iterator<Item = &'a str>,
-) -> Result<HashMap<String, u32>, ModelError> {
-    let mut map = HashMap::new();
+) -> Result<FxHashMap<String, u32>, ModelError> {
+    let mut map = FxHashMap::default();
     for (i, id) in ids.enumerate() {
         if map.insert(id.to_owned(), i as u32).is_some() {
             return Err(ModelError::DuplicateId {

@@ -4,7 +4,7 @@
 //! small index; a role's permissions, an org role's ceiling and an override's permissions are
 //! bit sets over those indices, so a grant test is one bit look-up.
 
-use std::collections::HashMap;
+use crate::fxhash::FxHashMap;
 
 /// Index of a declared permission in its [`PermissionTable`].
 pub type PermissionIndex = u32;
@@ -114,8 +114,8 @@ pub enum PatternError {
 #[derive(Clone, Debug, Default)]
 pub struct PermissionTable {
     names: Vec<String>,
-    by_name: HashMap<String, PermissionIndex>,
-    by_type: HashMap<String, PermSet>,
+    by_name: FxHashMap<String, PermissionIndex>,
+    by_type: FxHashMap<String, PermSet>,
 }
 
 impl PermissionTable {

@@ -122,6 +122,105 @@ impl Session {
 #[wasm_bindgen]
 pub struct Authorizer {
     inner: portcullis::Authorizer,
+    /// Rule ids (bindings and overrides) and their numbers, for packed decisions; built on
+    /// first use.
+    rules: std::cell::OnceCell<RuleTable>,
+    /// The request the packed paths decode into, reused so that its strings keep their
+    /// capacity: a packed decision allocates nothing.
+    scratch: std::cell::RefCell<Request>,
+}
+
+/// Rule ids by number and numbers by id.
+struct RuleTable {
+    names: Vec<std::sync::Arc<str>>,
+    numbers: portcullis::fxhash::FxHashMap<std::sync::Arc<str>, u32>,
+}
+
+impl RuleTable {
+    fn of(policy: &portcullis::model::Policy) -> RuleTable {
+        let data = policy.data();
+        let mut names = Vec::new();
+        let mut numbers = portcullis::fxhash::FxHashMap::default();
+        for id in data
+            .bindings
+            .iter()
+            .map(|b| &b.id)
+            .chain(data.overrides.iter().map(|o| &o.id))
+        {
+            if !numbers.contains_key(id) {
+                numbers.insert(id.clone(), names.len() as u32);
+                names.push(id.clone());
+            }
+        }
+        RuleTable { names, numbers }
+    }
+}
+
+/// Details a packed decision can name (index + 1 in bits 4–7); any other detail is 15.
+const PACKED_DETAILS: [&str; 7] = [
+    "token_expired",
+    "token_not_yet_valid",
+    "token_revoked",
+    "subject_revoked",
+    "member_disabled",
+    "undeclared_permission",
+    "above_env_ceiling",
+];
+
+/// Separates the requests of a packed batch.
+const RECORD_SEPARATOR: char = '\u{1e}';
+/// Separates the fields of a packed request.
+const FIELD_SEPARATOR: char = '\u{1f}';
+
+/// A decision as one number: reason (index in `Reason::ALL`) in bits 0–3, detail in bits 4–7
+/// (0: none, 1–7: [`PACKED_DETAILS`], 15: another), rule number + 1 in bits 8–31 (0: none,
+/// 0xFFFFFF: a rule outside the table).
+fn pack(decision: &portcullis::Decision, rules: &RuleTable) -> u32 {
+    let reason = portcullis::Reason::ALL
+        .iter()
+        .position(|r| *r == decision.reason)
+        .unwrap_or(0) as u32;
+    let detail = match decision.detail {
+        None => 0,
+        Some(d) => PACKED_DETAILS
+            .iter()
+            .position(|p| *p == d)
+            .map_or(15, |i| i as u32 + 1),
+    };
+    let rule = match &decision.rule {
+        None => 0,
+        Some(r) => rules
+            .numbers
+            .get(r)
+            .map_or(0x00FF_FFFF, |n| (n + 1).min(0x00FF_FFFE)),
+    };
+    reason | detail << 4 | rule << 8
+}
+
+/// Decodes a packed request (action, resource type, environment, id and organization
+/// separated by [`FIELD_SEPARATOR`]; an empty field is absent) into `request`, reusing its
+/// strings.
+fn unpack_request(record: &str, request: &mut Request) {
+    let mut fields = record.split(FIELD_SEPARATOR);
+    let mut next = || fields.next().unwrap_or_default();
+    let (action, resource_type, env, id, org) = (next(), next(), next(), next(), next());
+    fn set(slot: &mut String, value: &str) {
+        slot.clear();
+        slot.push_str(value);
+    }
+    fn set_optional(slot: &mut Option<String>, value: &str) {
+        if value.is_empty() {
+            *slot = None;
+        } else {
+            set(slot.get_or_insert_with(String::new), value);
+        }
+    }
+    set(&mut request.action, action);
+    let resource = &mut request.resource;
+    set(&mut resource.resource_type, resource_type);
+    set_optional(&mut resource.env, env);
+    set_optional(&mut resource.id, id);
+    set_optional(&mut resource.org, org);
 }
 
 #[wasm_bindgen]
@@ -149,7 +248,11 @@ impl Authorizer {
         };
         let inner = portcullis::Authorizer::from_bundle(bytes, &trusted, options)
             .map_err(|e| core_error(&e.into()))?;
-        Ok(Authorizer { inner })
+        Ok(Authorizer {
+            inner,
+            rules: std::cell::OnceCell::new(),
+            scratch: std::cell::RefCell::default(),
+        })
     }
 
     /// The bundle version.
@@ -203,6 +306,62 @@ impl Authorizer {
             ));
         }
         Ok(&session.token)
+    }
+
+    /// Decides packed requests (see the package's `check` and `checkMany`, which use it):
+    /// requests separated by U+001E, each `action␟type␟env␟id␟org` (U+001F; empty: absent).
+    /// Returns one packed decision per request. This is the fast path across the JS↔wasm
+    /// boundary: one string in, small integers out.
+    #[wasm_bindgen(js_name = decidePacked)]
+    pub fn decide_packed(
+        &self,
+        session: &Session,
+        packed: &str,
+        now: f64,
+    ) -> Result<Vec<u32>, JsValue> {
+        let token = self.session(session)?;
+        let rules = self
+            .rules
+            .get_or_init(|| RuleTable::of(self.inner.policy()));
+        let count = packed.split(RECORD_SEPARATOR).count();
+        if count > portcullis::authorizer::MAX_BATCH {
+            let e = portcullis::authorizer::BatchTooLarge { len: count };
+            return Err(error(e.code(), &e.to_string()));
+        }
+        let mut request = self.scratch.borrow_mut();
+        Ok(packed
+            .split(RECORD_SEPARATOR)
+            .map(|record| {
+                unpack_request(record, &mut request);
+                pack(&self.inner.check(token, &request, now as i64), rules)
+            })
+            .collect())
+    }
+
+    /// Decides one packed request (see [`Authorizer::decide_packed`]).
+    #[wasm_bindgen(js_name = decidePackedOne)]
+    pub fn decide_packed_one(
+        &self,
+        session: &Session,
+        record: &str,
+        now: f64,
+    ) -> Result<u32, JsValue> {
+        let token = self.session(session)?;
+        let rules = self
+            .rules
+            .get_or_init(|| RuleTable::of(self.inner.policy()));
+        let mut request = self.scratch.borrow_mut();
+        unpack_request(record, &mut request);
+        Ok(pack(&self.inner.check(token, &request, now as i64), rules))
+    }
+
+    /// The id of rule number `n` of packed decisions.
+    #[wasm_bindgen(js_name = ruleName)]
+    pub fn rule_name(&self, n: u32) -> Option<String> {
+        let rules = self
+            .rules
+            .get_or_init(|| RuleTable::of(self.inner.policy()));
+        rules.names.get(n as usize).map(|r| r.to_string())
     }
 
     /// Decides one request.
@@ -471,7 +630,11 @@ pub fn compile_policy(source: &str, org: Option<String>) -> Result<Authorizer, J
     })?;
     let inner = portcullis::Authorizer::preview(with_test_issuer(chosen), 0)
         .map_err(|e| core_error(&e.into()))?;
-    Ok(Authorizer { inner })
+    Ok(Authorizer {
+        inner,
+        rules: std::cell::OnceCell::new(),
+        scratch: std::cell::RefCell::default(),
+    })
 }
 
 fn policy_error(e: &portcullis::PolicyError) -> JsValue {
