@@ -364,7 +364,7 @@ the median and the minimum of ${reps} repetitions. Mismatches count decisions (a
 that differ from the expected ones; Portcullis's reasons were also compared: ${reasonMismatches}
 mismatches. Slow contenders decide a prefix of the requests (column *n*).
 
-| contender | n | median / decision | min | vs Portcullis \`check\` | setup | memory | mismatches |
+| contender | n | median / decision | min | their time ÷ Portcullis \`check\` | setup | memory | mismatches |
 |---|---|---|---|---|---|---|---|
 ${table}
 
