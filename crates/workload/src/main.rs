@@ -5,7 +5,8 @@
 //! ```
 //!
 //! `<out-dir>/workload.json` (users and cases with expected reasons), `policy.json` (the
-//! policy source), `bundles/<org>.bundle` (one signed bundle per organization) and
+//! policy source), `bundles/<org>.bundle` (one signed bundle per organization),
+//! `large.bundle` (one organization with about 100,000 role bindings) and
 //! `bundle-keys.json` (the JWKS that verifies them).
 
 use std::path::PathBuf;
@@ -61,6 +62,29 @@ fn run() -> Result<(), String> {
         let bytes = bundle::build(policy.data(), 1, ISSUED_AT, NOT_AFTER, &signer)
             .map_err(|e| e.to_string())?;
         write(&format!("bundles/{}.bundle", policy.org()), &bytes)?;
+    }
+    // One organization with about 100,000 role bindings, for load-time measurements.
+    let large = Workload::generate(
+        seed,
+        Shape {
+            orgs: 1,
+            users: 50_000,
+            requests: 0,
+            docs_per_env: 50,
+        },
+    );
+    let large_source = serde_json::to_vec(&large.policy_source()).map_err(|e| e.to_string())?;
+    let large_policy = compile_json(&large_source).map_err(|e| e.to_string())?;
+    if let Some(policy) = large_policy.first() {
+        let bytes = bundle::build(policy.data(), 1, ISSUED_AT, NOT_AFTER, &signer)
+            .map_err(|e| e.to_string())?;
+        write("large.bundle", &bytes)?;
+        write(
+            "large.json",
+            json!({ "bindings": policy.data().bindings.len(), "bytes": bytes.len() })
+                .to_string()
+                .as_bytes(),
+        )?;
     }
     let jwks = json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": signer.kid(),
         "x": URL_SAFE_NO_PAD.encode(signer.public_key()) }] });
