@@ -128,7 +128,14 @@ pub struct Authorizer {
     /// The request the packed paths decode into, reused so that its strings keep their
     /// capacity: a packed decision allocates nothing.
     scratch: std::cell::RefCell<Request>,
+    /// Tokens verified by [`Authorizer::authorize`] under this bundle, by exact token and
+    /// audience; times and revocations are still checked at every decision.
+    verified:
+        std::cell::RefCell<portcullis::fxhash::FxHashMap<String, (Option<String>, VerifiedToken)>>,
 }
+
+/// Most tokens [`Authorizer::authorize`] keeps verified; beyond it the cache starts over.
+const MAX_VERIFIED_TOKENS: usize = 1024;
 
 /// Rule ids by number and numbers by id.
 struct RuleTable {
@@ -252,6 +259,7 @@ impl Authorizer {
             inner,
             rules: std::cell::OnceCell::new(),
             scratch: std::cell::RefCell::default(),
+            verified: std::cell::RefCell::default(),
         })
     }
 
@@ -421,11 +429,24 @@ impl Authorizer {
     ) -> Result<JsValue, JsValue> {
         let request: Request = from_js(request, "request")?;
         let opts: VerifyOpts = optional(opts, "opts")?;
-        let options = VerifyOptions {
-            now: opts.now.unwrap_or_else(clock_now),
-            audience: opts.audience.as_deref(),
-        };
-        to_js(&self.inner.authorize(token, &request, &options))
+        let now = opts.now.unwrap_or_else(clock_now);
+        to_js(&self.authorize_cached(token, opts.audience, &request, now))
+    }
+
+    /// [`Authorizer::authorize`] for a packed request (see [`Authorizer::decide_packed`]);
+    /// returns the packed decision. `audience`: empty for the issuer's own.
+    #[wasm_bindgen(js_name = authorizePacked)]
+    pub fn authorize_packed(&self, token: &str, audience: &str, record: &str, now: f64) -> u32 {
+        let rules = self
+            .rules
+            .get_or_init(|| RuleTable::of(self.inner.policy()));
+        let mut request = self.scratch.borrow_mut();
+        unpack_request(record, &mut request);
+        let audience = (!audience.is_empty()).then(|| audience.to_owned());
+        pack(
+            &self.authorize_cached(token, audience, &request, now as i64),
+            rules,
+        )
     }
 
     /// Effective permissions in `env` (org level when absent). A session that may not act
@@ -634,6 +655,7 @@ pub fn compile_policy(source: &str, org: Option<String>) -> Result<Authorizer, J
         inner,
         rules: std::cell::OnceCell::new(),
         scratch: std::cell::RefCell::default(),
+        verified: std::cell::RefCell::default(),
     })
 }
 
@@ -643,4 +665,39 @@ fn policy_error(e: &portcullis::PolicyError) -> JsValue {
         let _ = js_sys::Reflect::set(&err, &JsValue::from_str("errors"), &list);
     }
     err
+}
+
+impl Authorizer {
+    /// Verifies `token` (or finds it verified before under this bundle and audience), then
+    /// decides. A bad token is the decision `invalid_token`.
+    fn authorize_cached(
+        &self,
+        token: &str,
+        audience: Option<String>,
+        request: &Request,
+        now: i64,
+    ) -> portcullis::Decision {
+        let mut verified = self.verified.borrow_mut();
+        if let Some((_, t)) = verified.get(token).filter(|(a, _)| *a == audience) {
+            return match t.check_time(now) {
+                Ok(()) => self.inner.check(t, request, now),
+                Err(e) => portcullis::Decision::invalid_token(self.inner.version(), e.code()),
+            };
+        }
+        let options = VerifyOptions {
+            now,
+            audience: audience.as_deref(),
+        };
+        match self.inner.verify_token(token, &options) {
+            Ok(t) => {
+                let decision = self.inner.check(&t, request, now);
+                if verified.len() >= MAX_VERIFIED_TOKENS {
+                    verified.clear();
+                }
+                verified.insert(token.to_owned(), (audience, t));
+                decision
+            }
+            Err(e) => portcullis::Decision::invalid_token(self.inner.version(), e.code()),
+        }
+    }
 }

@@ -1,4 +1,4 @@
-// The fast path of `check` and `checkMany`. A plain request (action and resource type, id,
+// The fast path of `check`, `checkMany` and `authorize`. A plain request (action and resource type, id,
 // environment and organization as strings; no attributes, no context) crosses into wasm as a
 // few strings and comes back as one number per decision, which is turned into the decision
 // object here, with interned strings. Anything else takes the general path, which reads the
@@ -54,6 +54,17 @@ function instant(opts) {
   return Number.isSafeInteger(opts.now) ? opts.now : null;
 }
 
+/** The instant and audience of `authorize` options, or null for the general path. */
+function verifyOptions(opts) {
+  if (opts === undefined || opts === null) return { now: Math.floor(Date.now() / 1000), audience: "" };
+  if (typeof opts !== "object") return null;
+  for (const k in opts) if (k !== "now" && k !== "audience") return null;
+  const { now, audience } = opts;
+  if (now !== undefined && !Number.isSafeInteger(now)) return null;
+  if (audience !== undefined && audience !== null && (typeof audience !== "string" || audience === "")) return null;
+  return { now: now ?? Math.floor(Date.now() / 1000), audience: audience ?? "" };
+}
+
 /** The decision object of a packed decision, or null when the general path must answer. */
 function unpack(authorizer, code) {
   const detailNumber = (code >>> 4) & 0xf;
@@ -71,7 +82,11 @@ function unpack(authorizer, code) {
   return decision;
 }
 
-/** Routes `check` and `checkMany` of the wasm-bindgen `Authorizer` class through the fast path. */
+/**
+ * Routes `check`, `checkMany` and `authorize` of the wasm-bindgen `Authorizer` class through
+ * the fast path. `authorize` also keeps the tokens it verified (per authorizer, by token and
+ * audience), so a repeated token costs a look-up instead of a signature check.
+ */
 export function install(Authorizer) {
   const proto = Authorizer.prototype;
   if (proto[INSTALLED]) return;
@@ -86,6 +101,16 @@ export function install(Authorizer) {
     const record = `${f.action}\u001f${f.type}\u001f${f.env}\u001f${f.id}\u001f${f.org}`;
     if (anySeparator(f)) return generalCheck.call(this, session, request, opts);
     return unpack(this, this.decidePackedOne(session, record, now)) ?? generalCheck.call(this, session, request, opts);
+  };
+
+  const generalAuthorize = proto.authorize;
+  proto.authorize = function authorize(token, request, opts) {
+    const f = typeof token === "string" ? plain(request) : null;
+    const o = f === null ? null : verifyOptions(opts);
+    if (o === null || anySeparator(f)) return generalAuthorize.call(this, token, request, opts);
+    const record = `${f.action}\u001f${f.type}\u001f${f.env}\u001f${f.id}\u001f${f.org}`;
+    return unpack(this, this.authorizePacked(token, o.audience, record, o.now)) ??
+      generalAuthorize.call(this, token, request, opts);
   };
 
   proto.checkMany = function checkMany(session, requests, opts) {
