@@ -180,7 +180,10 @@ export class Authorizer {
   check(session: Session, request: AuthzRequest, opts?: CheckOptions): Decision;
   /** Decides up to 1,000 requests in order; more throws a `PortcullisError` (`batch_too_large`). */
   checkMany(session: Session, requests: AuthzRequest[], opts?: CheckOptions): Decision[];
-  /** Verifies and decides in one step; never throws for a bad token. */
+  /**
+   * Verifies and decides in one step; never throws for a bad token. A token this authorizer
+   * verified before is not verified again (its expiry and revocation are checked every time).
+   */
   authorize(token: string, request: AuthzRequest, opts?: VerifyOptions): Decision;
   permissions(session: Session, env?: string | null, opts?: CheckOptions): EffectivePermissions;
   explain(session: Session, request: AuthzRequest, opts?: CheckOptions): Explanation;
