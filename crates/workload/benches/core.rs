@@ -11,15 +11,13 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use ed25519_dalek::SigningKey;
 use portcullis::bundle::{self, BundleKeys, BundleSigner};
-use portcullis::mint::{mint_eddsa, Claims};
 use portcullis::policy::compile_json;
-use portcullis::{Authorizer, Jwk, LoadOptions, Reason, TokenKind, VerifiedToken, VerifyOptions};
-use portcullis_workload::{env_id, org_id, Shape, Workload, AUDIENCE, ISSUER, KID};
+use portcullis::{Authorizer, Jwk, LoadOptions, Reason, VerifiedToken, VerifyOptions};
+use portcullis_workload::{env_id, issuer_signing_key, Shape, Workload};
 use serde_json::Value;
 
 const NOW: i64 = 1_780_315_200;
@@ -107,46 +105,22 @@ struct Decisions {
 
 fn decisions() -> Decisions {
     let workload = Workload::generate(2026, Shape::STANDARD);
-    let source = serde_json::to_vec(&workload.policy_source()).unwrap();
-    let authorizers: Vec<Authorizer> = compile_json(&source)
-        .unwrap()
-        .into_iter()
-        .map(|p| Authorizer::preview(p.data().clone(), 1).unwrap())
-        .collect();
-    let jwk: Value =
-        serde_json::from_str(include_str!("../../../examples/keys/idp.private.jwk")).unwrap();
-    let d = URL_SAFE_NO_PAD.decode(jwk["d"].as_str().unwrap()).unwrap();
-    let key = SigningKey::from_bytes(&d.try_into().unwrap());
+    let authorizers = workload.authorizers().unwrap();
+    let key = issuer_signing_key().unwrap();
+    let options = VerifyOptions {
+        now: NOW,
+        audience: None,
+    };
     let mut sessions = HashMap::new();
     for case in &workload.cases {
-        let user = &workload.users[case.user];
         sessions
             .entry((case.user, case.token_env))
             .or_insert_with(|| {
-                let token = mint_eddsa(
-                    &key,
-                    KID,
-                    TokenKind::EnvAuth,
-                    &Claims {
-                        iss: ISSUER.into(),
-                        sub: user.id.clone(),
-                        aud: AUDIENCE.into(),
-                        exp: NOW + 3600,
-                        iat: NOW - 10,
-                        jti: format!("{}-{}", user.id, case.token_env),
-                        org: org_id(user.org),
-                        env: Some(env_id(user.org, case.token_env)),
-                        ..Claims::default()
-                    },
-                );
-                authorizers[user.org]
-                    .verify_token(
-                        &token,
-                        &VerifyOptions {
-                            now: NOW,
-                            audience: None,
-                        },
-                    )
+                let token = workload
+                    .token(&key, case.user, case.token_env, NOW)
+                    .unwrap();
+                authorizers[workload.users[case.user].org]
+                    .verify_token(&token, &options)
                     .unwrap()
             });
     }

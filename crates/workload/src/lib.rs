@@ -6,7 +6,12 @@
 //! The same seed gives the same workload, byte for byte, so that Portcullis and its peers
 //! (in the Node harness under `bench/`) decide exactly the same requests.
 
-use portcullis::{Reason, Request, Resource};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ed25519_dalek::SigningKey;
+use portcullis::mint::{mint_eddsa, Claims};
+use portcullis::policy::compile_json;
+use portcullis::{Authorizer, Reason, Request, Resource, TokenKind};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -373,6 +378,58 @@ impl Workload {
                 c.user, c.token_env, c.action, c.resource_org, c.resource_env, c.doc, c.expected.as_str()
             ])).collect::<Vec<_>>(),
         })
+    }
+}
+
+/// The demo identity provider's signing key (`examples/keys/idp.private.jwk`), which the
+/// workload's issuer trusts. For benchmarks and tests only.
+pub fn issuer_signing_key() -> Result<SigningKey, String> {
+    let jwk: Value = serde_json::from_str(include_str!("../../../examples/keys/idp.private.jwk"))
+        .map_err(|e| e.to_string())?;
+    let d = jwk
+        .get("d")
+        .and_then(Value::as_str)
+        .ok_or("the demo key has no `d`")?;
+    let bytes: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(d)
+        .map_err(|e| e.to_string())?
+        .try_into()
+        .map_err(|_| "the demo key is not 32 bytes")?;
+    Ok(SigningKey::from_bytes(&bytes))
+}
+
+impl Workload {
+    /// An EnvAuth token of `user` for environment `env` (index within the user's org), valid
+    /// for an hour from `now`, signed with `key` (see [`issuer_signing_key`]).
+    pub fn token(&self, key: &SigningKey, user: usize, env: usize, now: i64) -> Option<String> {
+        let u = self.users.get(user)?;
+        Some(mint_eddsa(
+            key,
+            KID,
+            TokenKind::EnvAuth,
+            &Claims {
+                iss: ISSUER.into(),
+                sub: u.id.clone(),
+                aud: AUDIENCE.into(),
+                exp: now + 3600,
+                iat: now - 10,
+                jti: format!("{}-{env}", u.id),
+                org: org_id(u.org),
+                env: Some(env_id(u.org, env)),
+                ..Claims::default()
+            },
+        ))
+    }
+
+    /// One unsigned-preview authorizer per organization, compiled from
+    /// [`Workload::policy_source`], in organization order.
+    pub fn authorizers(&self) -> Result<Vec<Authorizer>, String> {
+        let source = serde_json::to_vec(&self.policy_source()).map_err(|e| e.to_string())?;
+        compile_json(&source)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|p| Authorizer::preview(p.data().clone(), 1).map_err(|e| e.to_string()))
+            .collect()
     }
 }
 

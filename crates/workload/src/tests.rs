@@ -7,23 +7,11 @@
 
 use std::collections::HashMap;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use ed25519_dalek::SigningKey;
-use portcullis::mint::{mint_eddsa, Claims};
-use portcullis::policy::compile_json;
-use portcullis::{Authorizer, TokenKind, VerifyOptions};
+use portcullis::VerifyOptions;
 
 use super::*;
 
 const NOW: i64 = 1_780_315_200;
-
-fn issuer_key() -> SigningKey {
-    let jwk: Value =
-        serde_json::from_str(include_str!("../../../examples/keys/idp.private.jwk")).unwrap();
-    let d = URL_SAFE_NO_PAD.decode(jwk["d"].as_str().unwrap()).unwrap();
-    SigningKey::from_bytes(&d.try_into().unwrap())
-}
 
 fn small() -> Shape {
     Shape {
@@ -69,14 +57,9 @@ fn the_standard_shape_has_the_promised_proportions() {
 #[test]
 fn the_engine_decides_every_request_as_the_reference_does() {
     let w = Workload::generate(3, small());
-    let source = serde_json::to_vec(&w.policy_source()).unwrap();
-    let authorizers: Vec<Authorizer> = compile_json(&source)
-        .unwrap()
-        .into_iter()
-        .map(|p| Authorizer::preview(p.data().clone(), 1).unwrap())
-        .collect();
+    let authorizers = w.authorizers().unwrap();
     assert_eq!(authorizers.len(), 6);
-    let key = issuer_key();
+    let key = issuer_signing_key().unwrap();
     let mut sessions = HashMap::new();
     let options = VerifyOptions {
         now: NOW,
@@ -84,27 +67,11 @@ fn the_engine_decides_every_request_as_the_reference_does() {
     };
     let mut mismatches = Vec::new();
     for case in &w.cases {
-        let user = &w.users[case.user];
-        let authorizer = &authorizers[user.org];
+        let authorizer = &authorizers[w.users[case.user].org];
         let session = sessions
             .entry((case.user, case.token_env))
             .or_insert_with(|| {
-                let token = mint_eddsa(
-                    &key,
-                    KID,
-                    TokenKind::EnvAuth,
-                    &Claims {
-                        iss: ISSUER.into(),
-                        sub: user.id.clone(),
-                        aud: AUDIENCE.into(),
-                        exp: NOW + 3600,
-                        iat: NOW - 10,
-                        jti: format!("{}-{}", user.id, case.token_env),
-                        org: org_id(user.org),
-                        env: Some(env_id(user.org, case.token_env)),
-                        ..Claims::default()
-                    },
-                );
+                let token = w.token(&key, case.user, case.token_env, NOW).unwrap();
                 authorizer.verify_token(&token, &options).unwrap()
             });
         let decision = authorizer.check(session, &w.request(case), NOW);
