@@ -72,7 +72,9 @@ const memory = () => process.memoryUsage().heapUsed + process.memoryUsage().exte
 
 /** Times `run(items)` (which returns decisions), `reps` times after a warm-up; ns per item. */
 function measure(items, run) {
-  run(items.slice(0, Math.min(items.length, 2_000)));
+  global.gc?.();
+  run(items.slice(0, Math.min(items.length, 20_000)));
+  global.gc?.();
   const times = [];
   let decisions;
   for (let r = 0; r < reps; r += 1) {
