@@ -302,6 +302,29 @@ impl Authorizer {
         })
     }
 
+    /// [`Authorizer::verify_token`] without an options object: `audience` empty for the
+    /// issuer's own (the fast path of the package's `authorize`).
+    #[wasm_bindgen(js_name = verifyTokenAt)]
+    pub fn verify_token_at(
+        &self,
+        token: &str,
+        audience: &str,
+        now: f64,
+    ) -> Result<Session, JsValue> {
+        let options = VerifyOptions {
+            now: now as i64,
+            audience: (!audience.is_empty()).then_some(audience),
+        };
+        let token = self
+            .inner
+            .verify_token(token, &options)
+            .map_err(|e| core_error(&e.into()))?;
+        Ok(Session {
+            token,
+            bundle_version: self.inner.version(),
+        })
+    }
+
     /// The session's token, if it was verified under this bundle version. A session of
     /// another organization stays usable: its decisions are `cross_tenant`.
     fn session<'s>(&self, session: &'s Session) -> Result<&'s VerifiedToken, JsValue> {

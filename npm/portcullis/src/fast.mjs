@@ -18,6 +18,9 @@ const RULE_OUTSIDE_TABLE = 0xffffff;
 const INSTALLED = Symbol.for("portcullis.fastPath");
 const VERSION = Symbol("portcullis.version");
 const RULES = Symbol("portcullis.rules");
+const SESSIONS = Symbol("portcullis.sessions");
+/** Most sessions `authorize` keeps per authorizer; beyond it they are freed and it starts over. */
+const MAX_SESSIONS = 1024;
 /** Whether a field holds one of the packing separators (then the general path decides). */
 const hasSeparator = (s) => s.indexOf("\u001f") !== -1 || s.indexOf("\u001e") !== -1;
 const anySeparator = (f) => hasSeparator(f.action) || hasSeparator(f.type) || hasSeparator(f.env) || hasSeparator(f.id) || hasSeparator(f.org);
@@ -109,7 +112,31 @@ export function install(Authorizer) {
     const o = f === null ? null : verifyOptions(opts);
     if (o === null || anySeparator(f)) return generalAuthorize.call(this, token, request, opts);
     const record = `${f.action}\u001f${f.type}\u001f${f.env}\u001f${f.id}\u001f${f.org}`;
-    return unpack(this, this.authorizePacked(token, o.audience, record, o.now)) ??
+    // A token seen before decides through its session, without crossing into wasm again.
+    const byAudience = (this[SESSIONS] ??= new Map());
+    let sessions = byAudience.get(o.audience);
+    if (sessions === undefined) byAudience.set(o.audience, (sessions = new Map()));
+    let session = sessions.get(token);
+    if (session === undefined) {
+      try {
+        session = this.verifyTokenAt(token, o.audience, o.now);
+      } catch (e) {
+        // A bad token is the decision `invalid_token`, with the token error as its detail.
+        if (e?.name !== "PortcullisError" || typeof e.code !== "string" || !e.code.startsWith("token_")) {
+          return generalAuthorize.call(this, token, request, opts);
+        }
+        return {
+          allowed: false, reason: "invalid_token",
+          bundle_version: (this[VERSION] ??= this.version), detail: e.code,
+        };
+      }
+      if (sessions.size >= MAX_SESSIONS) {
+        for (const s of sessions.values()) s.free();
+        sessions.clear();
+      }
+      sessions.set(token, session);
+    }
+    return unpack(this, this.decidePackedOne(session, record, o.now)) ??
       generalAuthorize.call(this, token, request, opts);
   };
 
