@@ -288,18 +288,13 @@ impl Authorizer {
     #[wasm_bindgen(js_name = verifyToken)]
     pub fn verify_token(&self, token: &str, opts: JsValue) -> Result<Session, JsValue> {
         let opts: VerifyOpts = optional(opts, "opts")?;
-        let options = VerifyOptions {
-            now: opts.now.unwrap_or_else(clock_now),
-            audience: opts.audience.as_deref(),
-        };
-        let token = self
-            .inner
-            .verify_token(token, &options)
-            .map_err(|e| core_error(&e.into()))?;
-        Ok(Session {
+        self.open_session(
             token,
-            bundle_version: self.inner.version(),
-        })
+            &VerifyOptions {
+                now: opts.now.unwrap_or_else(clock_now),
+                audience: opts.audience.as_deref(),
+            },
+        )
     }
 
     /// [`Authorizer::verify_token`] without an options object: `audience` empty for the
@@ -311,13 +306,20 @@ impl Authorizer {
         audience: &str,
         now: f64,
     ) -> Result<Session, JsValue> {
-        let options = VerifyOptions {
-            now: now as i64,
-            audience: (!audience.is_empty()).then_some(audience),
-        };
+        self.open_session(
+            token,
+            &VerifyOptions {
+                now: now as i64,
+                audience: (!audience.is_empty()).then_some(audience),
+            },
+        )
+    }
+
+    /// Verifies `token` into a session of this bundle version.
+    fn open_session(&self, token: &str, options: &VerifyOptions<'_>) -> Result<Session, JsValue> {
         let token = self
             .inner
-            .verify_token(token, &options)
+            .verify_token(token, options)
             .map_err(|e| core_error(&e.into()))?;
         Ok(Session {
             token,
