@@ -5,7 +5,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::bundle::{self, BundleError, BundleHeader, BundleKeys, LoadOptions};
-use crate::engine::{Decision, Engine, Reason, Request, Resource, TraceStep, Tracer};
+use crate::engine::{
+    Decision, Engine, Reason, Request, Resolved, Resource, TokenFacts, TraceStep, Tracer,
+};
 use crate::model::{Policy, PolicyData, RoleScope, Target};
 use crate::token::{self, TokenError, VerifiedToken, VerifyOptions};
 
@@ -190,6 +192,34 @@ impl Authorizer {
     /// Decides one request for a verified token.
     pub fn check(&self, token: &VerifiedToken, request: &Request, now: i64) -> Decision {
         self.engine().check(token, request, now, &mut Tracer::off())
+    }
+
+    /// What this bundle makes of a verified token (member, revocation, organization,
+    /// environment): the token's part of every decision, for [`Authorizer::check_resolved`].
+    pub fn token_facts(&self, token: &VerifiedToken) -> TokenFacts {
+        self.engine().token_facts(token)
+    }
+
+    /// A request's names (permission, environment, organization) looked up in this bundle,
+    /// for [`Authorizer::check_resolved`].
+    pub fn resolve(&self, request: &Request) -> Resolved {
+        self.engine().resolve(request)
+    }
+
+    /// [`Authorizer::check`] with the token's facts and the request's names looked up
+    /// already (by [`Authorizer::token_facts`] and [`Authorizer::resolve`] of this same
+    /// authorizer): the same decision, without the look-ups. Callers that decide many
+    /// requests for one token, or the same names again and again, keep them.
+    pub fn check_resolved(
+        &self,
+        token: &VerifiedToken,
+        facts: &TokenFacts,
+        request: &Request,
+        resolved: &Resolved,
+        now: i64,
+    ) -> Decision {
+        self.engine()
+            .check_resolved(token, facts, request, resolved, now, &mut Tracer::off())
     }
 
     /// Decides many requests for one verified token, in order; at most [`MAX_BATCH`].

@@ -827,7 +827,7 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
     let limit = permissions.len() as u32;
     let roles = list(&mut r, MAX_ENTRIES, |r| {
         Ok(Role {
-            id: r.str()?.into(),
+            id: r.shared_str()?,
             scope: match r.u8()? {
                 0 => RoleScope::Org,
                 1 => RoleScope::Env,
@@ -861,7 +861,7 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
     })?;
     let bindings = list(&mut r, MAX_ENTRIES, |r| {
         Ok(Binding {
-            id: r.str()?.into(),
+            id: r.shared_str()?,
             role: r.index()?,
             target: get_target(r)?,
             env: get_env(r)?,
@@ -871,7 +871,7 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
     })?;
     let overrides = list(&mut r, MAX_ENTRIES, |r| {
         Ok(Override {
-            id: r.str()?.into(),
+            id: r.shared_str()?,
             effect: match r.u8()? {
                 0 => Effect::Allow,
                 1 => Effect::Deny,

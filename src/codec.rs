@@ -199,6 +199,14 @@ impl<'a> Reader<'a> {
             .map_err(|_| DecodeError::BadUtf8)
     }
 
+    /// A UTF-8 string written by [`Writer::str`], shared (one allocation).
+    pub fn shared_str(&mut self) -> Result<std::sync::Arc<str>, DecodeError> {
+        let b = self.bytes()?;
+        std::str::from_utf8(b)
+            .map(std::sync::Arc::from)
+            .map_err(|_| DecodeError::BadUtf8)
+    }
+
     /// An option written by [`Writer::option`].
     pub fn option<T>(
         &mut self,

@@ -161,6 +161,55 @@ impl Decision {
     }
 }
 
+/// Where a name of an environment points in one policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvRef {
+    /// No environment (an org-level resource, an OrgAuth token).
+    Absent,
+    /// An environment of the policy, by index.
+    Known(u32),
+    /// A name the policy does not know (another tenant's environment).
+    Unknown,
+}
+
+impl EnvRef {
+    /// Whether two names are the same environment (two unknown names never are).
+    pub fn same_as(self, other: EnvRef) -> bool {
+        match (self, other) {
+            (EnvRef::Absent, EnvRef::Absent) => true,
+            (EnvRef::Known(a), EnvRef::Known(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// What one policy makes of one verified token: its member, whether it is revoked, its
+/// organization and environment. It depends only on the token and the policy, so a caller
+/// that decides many requests for one token works it out once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenFacts {
+    /// The member the token speaks for.
+    pub member: Option<u32>,
+    /// Why the token is revoked (`token_revoked`, `subject_revoked`, `member_disabled`).
+    pub revoked: Option<&'static str>,
+    /// Whether the token's organization is the policy's.
+    pub same_org: bool,
+    /// The token's environment.
+    pub env: EnvRef,
+}
+
+/// A request's names looked up in one policy: the permission, the environment and whether
+/// the organization named is another one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The permission asked for, if declared.
+    pub permission: Option<PermissionIndex>,
+    /// The resource's environment.
+    pub env: EnvRef,
+    /// Whether the resource names an organization other than the policy's.
+    pub other_org: bool,
+}
+
 /// One step of an explanation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TraceStep {
@@ -242,11 +291,83 @@ impl<'p> Engine<'p> {
         }
     }
 
+    /// What this policy makes of `token`, worked out once per token (see [`TokenFacts`]).
+    pub fn token_facts(&self, token: &VerifiedToken) -> TokenFacts {
+        let policy = self.policy;
+        let member = self.member_of(token);
+        let revoked = if policy.is_token_revoked(token.jti()) {
+            Some("token_revoked")
+        } else if policy
+            .subject_revoked_before(token.sub())
+            .is_some_and(|t| token.iat() < t)
+        {
+            Some("subject_revoked")
+        } else if member
+            .and_then(|m| policy.member(m))
+            .is_some_and(|m| m.disabled)
+        {
+            Some("member_disabled")
+        } else {
+            None
+        };
+        TokenFacts {
+            member,
+            revoked,
+            same_org: token.org() == policy.org(),
+            env: self.env_ref(token.env()),
+        }
+    }
+
+    fn env_ref(&self, env: Option<&str>) -> EnvRef {
+        match env {
+            None => EnvRef::Absent,
+            Some(e) => self
+                .policy
+                .env_index(e)
+                .map_or(EnvRef::Unknown, EnvRef::Known),
+        }
+    }
+
+    /// The request's names looked up in this policy (see [`Resolved`]).
+    pub fn resolve(&self, request: &Request) -> Resolved {
+        let resource = &request.resource;
+        Resolved {
+            permission: self.policy.permissions().index(&request.action),
+            env: self.env_ref(resource.env.as_deref()),
+            other_org: resource
+                .org
+                .as_deref()
+                .is_some_and(|o| o != self.policy.org()),
+        }
+    }
+
     /// Steps 1–6: everything before grants. `Err` is the decision; `Ok` the member index.
     fn gate(
         &self,
         token: &VerifiedToken,
         resource: &Resource,
+        now: i64,
+        trace: &mut Tracer<'_>,
+    ) -> Result<(u32, Option<u32>), Decision> {
+        let facts = self.token_facts(token);
+        let resolved = Resolved {
+            permission: None,
+            env: self.env_ref(resource.env.as_deref()),
+            other_org: resource
+                .org
+                .as_deref()
+                .is_some_and(|o| o != self.policy.org()),
+        };
+        self.gate_resolved(token, &facts, resource, &resolved, now, trace)
+    }
+
+    /// [`Engine::gate`] from facts and names already looked up.
+    fn gate_resolved(
+        &self,
+        token: &VerifiedToken,
+        facts: &TokenFacts,
+        resource: &Resource,
+        resolved: &Resolved,
         now: i64,
         trace: &mut Tracer<'_>,
     ) -> Result<(u32, Option<u32>), Decision> {
@@ -257,56 +378,32 @@ impl<'p> Engine<'p> {
         trace.step("token", None, "pass", || {
             format!("{} token of `{}`", token.kind().as_str(), token.sub())
         });
-        let member = self.member_of(token);
-        let policy = self.policy;
-        if policy.is_token_revoked(token.jti()) {
-            trace.step("revocation", None, "fail", || {
-                format!("token id `{}` is revoked", token.jti())
-            });
-            return Err(self.decide(Reason::Revoked, None, Some("token_revoked")));
-        }
-        if policy
-            .subject_revoked_before(token.sub())
-            .is_some_and(|t| token.iat() < t)
-        {
-            trace.step("revocation", None, "fail", || {
-                format!(
+        if let Some(detail) = facts.revoked {
+            trace.step("revocation", None, "fail", || match detail {
+                "token_revoked" => format!("token id `{}` is revoked", token.jti()),
+                "subject_revoked" => format!(
                     "tokens of `{}` issued before the cut-off are revoked",
                     token.sub()
-                )
+                ),
+                _ => format!("member `{}` is disabled", token.sub()),
             });
-            return Err(self.decide(Reason::Revoked, None, Some("subject_revoked")));
-        }
-        if member
-            .and_then(|m| policy.member(m))
-            .is_some_and(|m| m.disabled)
-        {
-            trace.step("revocation", None, "fail", || {
-                format!("member `{}` is disabled", token.sub())
-            });
-            return Err(self.decide(Reason::Revoked, None, Some("member_disabled")));
+            return Err(self.decide(Reason::Revoked, None, Some(detail)));
         }
         trace.step("revocation", None, "pass", String::new);
-        let env = match &resource.env {
-            None => None,
-            Some(e) => match policy.env_index(e) {
-                Some(i) => Some(Some(i)),
-                None => Some(None),
-            },
-        };
-        let other_org = token.org() != policy.org()
-            || resource.org.as_deref().is_some_and(|o| o != token.org())
-            || env == Some(None);
-        if other_org {
+        // A resource outside the organization's environments belongs to another tenant.
+        if !facts.same_org || resolved.other_org || resolved.env == EnvRef::Unknown {
             trace.step("tenant", None, "fail", || {
                 format!("token of org `{}`; resource outside it", token.org())
             });
             return Err(self.decide(Reason::CrossTenant, None, None));
         }
         trace.step("tenant", None, "pass", || format!("org `{}`", token.org()));
-        let env = env.flatten();
+        let env = match resolved.env {
+            EnvRef::Known(e) => Some(e),
+            _ => None,
+        };
         match token.kind() {
-            TokenKind::EnvAuth if token.env() != resource.env.as_deref() => {
+            TokenKind::EnvAuth if !facts.env.same_as(resolved.env) => {
                 trace.step("environment", None, "fail", || {
                     format!(
                         "token bound to `{}`, resource in {}",
@@ -319,7 +416,7 @@ impl<'p> Engine<'p> {
                 });
                 return Err(self.decide(Reason::CrossEnvironment, None, None));
             }
-            TokenKind::OrgAuth if resource.env.is_some() => {
+            TokenKind::OrgAuth if resolved.env != EnvRef::Absent => {
                 trace.step("environment", None, "fail", || {
                     "an OrgAuth token acts on org-level resources only".into()
                 });
@@ -327,7 +424,7 @@ impl<'p> Engine<'p> {
             }
             _ => trace.step("environment", None, "pass", String::new),
         }
-        let Some(member) = member else {
+        let Some(member) = facts.member else {
             trace.step("membership", None, "fail", || {
                 format!("`{}` is not a member of `{}`", token.sub(), token.org())
             });
@@ -345,15 +442,30 @@ impl<'p> Engine<'p> {
         now: i64,
         trace: &mut Tracer<'_>,
     ) -> Decision {
+        let facts = self.token_facts(token);
+        let resolved = self.resolve(request);
+        self.check_resolved(token, &facts, request, &resolved, now, trace)
+    }
+
+    /// [`Engine::check`] from facts and names already looked up: the same decision.
+    pub fn check_resolved(
+        &self,
+        token: &VerifiedToken,
+        facts: &TokenFacts,
+        request: &Request,
+        resolved: &Resolved,
+        now: i64,
+        trace: &mut Tracer<'_>,
+    ) -> Decision {
         let resource = &request.resource;
-        let (m, env) = match self.gate(token, resource, now, trace) {
+        let (m, env) = match self.gate_resolved(token, facts, resource, resolved, now, trace) {
             Ok(v) => v,
             Err(d) => return d,
         };
         let Some(member) = self.policy.member(m) else {
             return self.decide(Reason::NotAMember, None, None);
         };
-        let Some(p) = self.policy.permissions().index(&request.action) else {
+        let Some(p) = resolved.permission else {
             trace.step("grant", None, "fail", || {
                 format!("`{}` is not a declared permission", request.action)
             });

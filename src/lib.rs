@@ -24,6 +24,7 @@ pub mod condition;
 pub mod engine;
 pub mod error;
 pub mod fxhash;
+pub mod index;
 pub mod keys;
 pub mod limits;
 pub mod mint;
@@ -45,7 +46,9 @@ use portcullis_no_rng as _;
 
 pub use authorizer::{Authorizer, DelegationAction, EffectivePermissions, Explanation, Provenance};
 pub use bundle::{BundleError, BundleHeader, BundleKeys, BundleSigner, LoadOptions};
-pub use engine::{Context, Decision, Reason, Request, Resource, TraceStep};
+pub use engine::{
+    Context, Decision, EnvRef, Reason, Request, Resolved, Resource, TokenFacts, TraceStep,
+};
 pub use error::Error;
 pub use keys::{Alg, Jwk, KeyError, TrustedKey};
 pub use policy::{CompileError, PolicyError, PolicySource};

@@ -7,6 +7,7 @@
 //! from the compiler or from a decoded bundle.
 
 use crate::fxhash::{FxHashMap, FxHashSet};
+use crate::index::{IdIndex, Lists};
 use std::sync::Arc;
 
 use crate::condition::{Condition, MAX_CONDITION_DEPTH, MAX_CONDITION_NODES};
@@ -81,6 +82,16 @@ pub struct Member {
     pub groups: Vec<u32>,
     /// A disabled member's tokens are refused with `revoked`.
     pub disabled: bool,
+}
+
+impl Member {
+    /// The id its tokens carry: `sub` for a user, `client_id` (or the id) for a service.
+    pub fn token_id(&self) -> &str {
+        match self.kind {
+            MemberKind::User => &self.id,
+            MemberKind::Service => self.client_id.as_deref().unwrap_or(&self.id),
+        }
+    }
 }
 
 /// Who a binding or override applies to.
@@ -334,20 +345,20 @@ impl std::fmt::Display for ModelError {
     }
 }
 
-/// Look-up tables over [`PolicyData`].
+/// Look-up tables over [`PolicyData`] (see [`crate::index`]).
 #[derive(Debug, Default)]
 struct Index {
     permissions: PermissionTable,
-    role_by_id: FxHashMap<String, u32>,
-    env_by_id: FxHashMap<String, u32>,
-    group_by_id: FxHashMap<String, u32>,
-    user_by_sub: FxHashMap<String, u32>,
-    service_by_client: FxHashMap<String, u32>,
-    member_bindings: Vec<Vec<u32>>,
-    group_bindings: Vec<Vec<u32>>,
+    role_by_id: IdIndex,
+    env_by_id: IdIndex,
+    group_by_id: IdIndex,
+    user_by_sub: IdIndex,
+    service_by_client: IdIndex,
+    member_bindings: Lists,
+    group_bindings: Lists,
     everyone_bindings: Vec<u32>,
-    member_overrides: Vec<Vec<u32>>,
-    group_overrides: Vec<Vec<u32>>,
+    member_overrides: Lists,
+    group_overrides: Lists,
     everyone_overrides: Vec<u32>,
     revoked_jti: FxHashSet<String>,
     revoked_before: FxHashMap<String, i64>,
@@ -376,20 +387,24 @@ fn check_ref(from: &'static str, to: &'static str, i: u32, len: usize) -> Result
     }
 }
 
-fn unique<'a>(
+/// Indexes a table by id, refusing an id seen twice.
+fn unique<'a, T>(
     table: &'static str,
-    ids: impl Iterator<Item = &'a str>,
-) -> Result<FxHashMap<String, u32>, ModelError> {
-    let mut map = FxHashMap::default();
-    for (i, id) in ids.enumerate() {
-        if map.insert(id.to_owned(), i as u32).is_some() {
-            return Err(ModelError::DuplicateId {
-                table,
-                id: id.to_owned(),
-            });
-        }
-    }
-    Ok(map)
+    items: &'a [T],
+    id: impl Fn(&'a T) -> &'a str + Copy,
+) -> Result<IdIndex, ModelError> {
+    IdIndex::build(
+        items.len(),
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (i as u32, id(item))),
+        |i| items.get(i as usize).map(id),
+    )
+    .map_err(|id| ModelError::DuplicateId {
+        table,
+        id: id.to_owned(),
+    })
 }
 
 fn check_condition(c: &Option<Condition>) -> Result<(), ModelError> {
@@ -455,37 +470,61 @@ impl Policy {
             data.groups.len(),
             data.members.len(),
         );
-        index.role_by_id = unique("role", data.roles.iter().map(|r| &*r.id))?;
-        index.env_by_id = unique("environment", data.envs.iter().map(|e| e.id.as_str()))?;
-        index.group_by_id = unique("group", data.groups.iter().map(|g| g.id.as_str()))?;
-        unique("binding", data.bindings.iter().map(|b| &*b.id))?;
-        unique("override", data.overrides.iter().map(|o| &*o.id))?;
-        unique("route", data.routes.iter().map(|r| r.id.as_str()))?;
+        index.role_by_id = unique("role", &data.roles, |r| &*r.id)?;
+        index.env_by_id = unique("environment", &data.envs, |e| e.id.as_str())?;
+        index.group_by_id = unique("group", &data.groups, |g| g.id.as_str())?;
+        unique("binding", &data.bindings, |b| &*b.id)?;
+        unique("override", &data.overrides, |o| &*o.id)?;
+        unique("route", &data.routes, |r| r.id.as_str())?;
         for role in &data.roles {
             for &r in &role.can_assign {
                 check_ref("role delegation", "role", r, roles)?;
             }
         }
-        for (i, m) in data.members.iter().enumerate() {
+        for m in &data.members {
             for &g in &m.groups {
                 check_ref("member", "group", g, groups)?;
             }
-            let (map, key, table) = match m.kind {
-                MemberKind::User => (&mut index.user_by_sub, m.id.clone(), "user"),
-                MemberKind::Service => (
-                    &mut index.service_by_client,
-                    m.client_id.clone().unwrap_or_else(|| m.id.clone()),
-                    "service client",
-                ),
-            };
-            if map.insert(key.clone(), i as u32).is_some() {
-                return Err(ModelError::DuplicateId { table, id: key });
-            }
         }
-        index.member_bindings = vec![Vec::new(); members];
-        index.group_bindings = vec![Vec::new(); groups];
-        index.member_overrides = vec![Vec::new(); members];
-        index.group_overrides = vec![Vec::new(); groups];
+        let member_of_kind = |kind: MemberKind| {
+            let members = &data.members;
+            move |i: u32| {
+                members
+                    .get(i as usize)
+                    .filter(|m| m.kind == kind)
+                    .map(Member::token_id)
+            }
+        };
+        let of_kind = |kind: MemberKind| {
+            data.members
+                .iter()
+                .enumerate()
+                .filter(move |(_, m)| m.kind == kind)
+                .map(|(i, m)| (i as u32, m.token_id()))
+        };
+        let users = data
+            .members
+            .iter()
+            .filter(|m| m.kind == MemberKind::User)
+            .count();
+        index.user_by_sub = IdIndex::build(
+            users,
+            of_kind(MemberKind::User),
+            member_of_kind(MemberKind::User),
+        )
+        .map_err(|id| ModelError::DuplicateId {
+            table: "user",
+            id: id.to_owned(),
+        })?;
+        index.service_by_client = IdIndex::build(
+            members - users,
+            of_kind(MemberKind::Service),
+            member_of_kind(MemberKind::Service),
+        )
+        .map_err(|id| ModelError::DuplicateId {
+            table: "service client",
+            id: id.to_owned(),
+        })?;
         let check_target = |from, t: Target| match t {
             Target::Member(m) => check_ref(from, "member", m, members),
             Target::Group(g) => check_ref(from, "group", g, groups),
@@ -495,7 +534,7 @@ impl Policy {
             Some(EnvSelector::One(e)) => check_ref(from, "environment", e, envs),
             _ => Ok(()),
         };
-        for (i, b) in data.bindings.iter().enumerate() {
+        for b in &data.bindings {
             check_ref("binding", "role", b.role, roles)?;
             check_target("binding", b.target)?;
             check_env("binding", b.env)?;
@@ -506,26 +545,24 @@ impl Policy {
                     binding: b.id.to_string(),
                 });
             }
-            push_target(
-                b.target,
-                i as u32,
-                &mut index.member_bindings,
-                &mut index.group_bindings,
-                &mut index.everyone_bindings,
-            );
         }
-        for (i, o) in data.overrides.iter().enumerate() {
+        for o in &data.overrides {
             check_target("override", o.target)?;
             check_env("override", o.env)?;
             check_condition(&o.condition)?;
-            push_target(
-                o.target,
-                i as u32,
-                &mut index.member_overrides,
-                &mut index.group_overrides,
-                &mut index.everyone_overrides,
-            );
         }
+        let binding_targets = || data.bindings.iter().map(|b| b.target);
+        let override_targets = || data.overrides.iter().map(|o| o.target);
+        (
+            index.member_bindings,
+            index.group_bindings,
+            index.everyone_bindings,
+        ) = by_target(binding_targets, members, groups);
+        (
+            index.member_overrides,
+            index.group_overrides,
+            index.everyone_overrides,
+        ) = by_target(override_targets, members, groups);
         let limit = data.permissions.len() as u32;
         for r in &data.routes {
             check_ref("route", "permission", r.permission, limit as usize)?;
@@ -575,7 +612,9 @@ impl Policy {
 
     /// A role's index by id.
     pub fn role_index(&self, id: &str) -> Option<u32> {
-        self.index.role_by_id.get(id).copied()
+        self.index
+            .role_by_id
+            .get(id, |i| self.data.roles.get(i as usize).map(|r| &*r.id))
     }
 
     /// An environment by index.
@@ -585,7 +624,9 @@ impl Policy {
 
     /// An environment's index by id.
     pub fn env_index(&self, id: &str) -> Option<u32> {
-        self.index.env_by_id.get(id).copied()
+        self.index.env_by_id.get(id, |i| {
+            self.data.envs.get(i as usize).map(|e| e.id.as_str())
+        })
     }
 
     /// A group by index.
@@ -598,14 +639,21 @@ impl Policy {
         self.data.members.get(i as usize)
     }
 
+    /// The token id of member `i`, for the member indexes.
+    fn member_token_id(&self, i: u32) -> Option<&str> {
+        self.data.members.get(i as usize).map(Member::token_id)
+    }
+
     /// A user's index by id (the token's `sub`).
     pub fn user_index(&self, sub: &str) -> Option<u32> {
-        self.index.user_by_sub.get(sub).copied()
+        self.index.user_by_sub.get(sub, |i| self.member_token_id(i))
     }
 
     /// A service's index by OAuth2 client id.
     pub fn service_index(&self, client_id: &str) -> Option<u32> {
-        self.index.service_by_client.get(client_id).copied()
+        self.index
+            .service_by_client
+            .get(client_id, |i| self.member_token_id(i))
     }
 
     /// A binding by index.
@@ -640,27 +688,20 @@ impl Policy {
 
     /// Indices of the bindings that name member `m` directly.
     pub fn direct_bindings_of(&self, m: u32) -> &[u32] {
-        self.index
-            .member_bindings
-            .get(m as usize)
-            .map_or(&[], Vec::as_slice)
+        self.index.member_bindings.of(m)
     }
 
     fn reach<'a>(
         &'a self,
         m: u32,
-        by_member: &'a [Vec<u32>],
-        by_group: &'a [Vec<u32>],
+        by_member: &'a Lists,
+        by_group: &'a Lists,
         everyone: &'a [u32],
     ) -> impl Iterator<Item = u32> + 'a {
-        let own = by_member.get(m as usize).map_or(&[][..], Vec::as_slice);
+        let own = by_member.of(m);
         let groups = self.member(m).map_or(&[][..], |mem| mem.groups.as_slice());
         own.iter()
-            .chain(
-                groups
-                    .iter()
-                    .flat_map(move |g| by_group.get(*g as usize).map_or(&[][..], Vec::as_slice)),
-            )
+            .chain(groups.iter().flat_map(move |g| by_group.of(*g)))
             .chain(everyone.iter())
             .copied()
     }
@@ -692,26 +733,32 @@ impl Policy {
     }
 }
 
-fn push_target(
-    target: Target,
-    i: u32,
-    by_member: &mut [Vec<u32>],
-    by_group: &mut [Vec<u32>],
-    everyone: &mut Vec<u32>,
-) {
-    match target {
-        Target::Member(m) => {
-            if let Some(list) = by_member.get_mut(m as usize) {
-                list.push(i);
-            }
-        }
-        Target::Group(g) => {
-            if let Some(list) = by_group.get_mut(g as usize) {
-                list.push(i);
-            }
-        }
-        Target::Everyone => everyone.push(i),
-    }
+/// The rules (by number) that name each member, each group, and everyone.
+fn by_target<I: Iterator<Item = Target> + Clone>(
+    targets: impl Fn() -> I,
+    members: usize,
+    groups: usize,
+) -> (Lists, Lists, Vec<u32>) {
+    let numbered = || targets().enumerate().map(|(i, t)| (i as u32, t));
+    let by_member = Lists::build(
+        members,
+        numbered().filter_map(|(i, t)| match t {
+            Target::Member(m) => Some((m, i)),
+            _ => None,
+        }),
+    );
+    let by_group = Lists::build(
+        groups,
+        numbered().filter_map(|(i, t)| match t {
+            Target::Group(g) => Some((g, i)),
+            _ => None,
+        }),
+    );
+    let everyone = numbered()
+        .filter(|(_, t)| *t == Target::Everyone)
+        .map(|(i, _)| i)
+        .collect();
+    (by_member, by_group, everyone)
 }
 
 /// Whether `id` matches `glob`, where `*` matches any run of characters.
