@@ -102,6 +102,28 @@ test("the packed fast path of check, checkMany and authorize decides exactly lik
   }
 });
 
+test("interned names: thousands of distinct names and one session under two authorizers decide like the general path", async () => {
+  const a = pkg.Authorizer.fromBundle(bundles.get("client-a"), [trusted]);
+  const b = pkg.Authorizer.fromBundle(bundles.get("client-b"), [trusted]);
+  const dana = a.verifyToken(await mint({ sub: "dana", env: "client-a-dev" }));
+  const adam = a.verifyToken(await mint({ sub: "adam", env: "client-a-prod" }));
+  const general = (r) => ({ ...r, context: {} });
+  // More names than one authorizer interns (4,096): the table starts over on both sides.
+  for (let i = 0; i < 10_000; i += 1) {
+    const session = i % 3 === 0 ? adam : dana;
+    const env = i % 3 === 0 ? "client-a-prod" : i % 7 === 0 ? "client-a-prod" : "client-a-dev";
+    const r = { action: i % 2 ? "workflow:edit" : "workflow:read", resource: { type: "workflow", id: `wf-${i}`, env } };
+    assert.deepEqual(a.check(session, r), a.check(session, general(r)), JSON.stringify(r));
+  }
+  // A session keeps its facts per authorizer: under another tenant's bundle it is cross_tenant.
+  const r = { action: "workflow:read", resource: { type: "workflow", id: "wf-1", env: "client-a-dev" } };
+  for (let i = 0; i < 3; i += 1) {
+    assert.equal(a.check(dana, r).reason, "allowed");
+    assert.equal(b.check(dana, r).reason, "cross_tenant");
+    assert.deepEqual(b.check(dana, r), b.check(dana, general(r)));
+  }
+});
+
 test("every reason code, with tokens minted by jose", async () => {
   const a = pkg.Authorizer.fromBundle(bundles.get("client-a"), [trusted]);
   const req = (action, env, extra = {}) => ({ action, resource: { type: action.split(":")[0], id: "wf-1", env, ...extra } });

@@ -82,6 +82,8 @@ enum KeySet {
 pub struct Session {
     token: VerifiedToken,
     bundle_version: u64,
+    /// The token's facts under one authorizer (by serial number), worked out on first use.
+    facts: std::cell::Cell<Option<(u32, portcullis::TokenFacts)>>,
 }
 
 #[wasm_bindgen]
@@ -132,15 +134,49 @@ pub struct Authorizer {
     /// audience; times and revocations are still checked at every decision.
     verified:
         std::cell::RefCell<portcullis::fxhash::FxHashMap<String, (Option<String>, VerifiedToken)>>,
+    /// Names interned by [`Authorizer::intern`], looked up in this bundle once (number − 1).
+    atoms: std::cell::RefCell<Vec<Atom>>,
+    /// Tells this authorizer's sessions' facts from another's (see [`Session`]).
+    serial: u32,
+}
+
+/// A name the package interned, with what it means in the authorizer's bundle.
+struct Atom {
+    text: String,
+    /// The permission of that name, if declared.
+    permission: Option<portcullis::permission::PermissionIndex>,
+    /// The environment of that name.
+    env: portcullis::EnvRef,
+    /// Whether, as an organization, it is another than the bundle's.
+    other_org: bool,
+}
+
+/// Most names one authorizer interns; the package starts over beyond it.
+const MAX_ATOMS: usize = 8192;
+
+/// A packed decision that means "ask again on the general path" (a stale name number).
+const ASK_AGAIN: u32 = u32::MAX;
+
+/// Serial numbers of authorizers, so that a session tells which one worked out its facts.
+static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+fn next_serial() -> u32 {
+    SERIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Most tokens [`Authorizer::authorize`] keeps verified; beyond it the cache starts over.
 const MAX_VERIFIED_TOKENS: usize = 1024;
 
-/// Rule ids by number and numbers by id.
+/// Rule ids by number, and numbers by the address of the bundle's shared id (what a decision
+/// carries) or by id.
 struct RuleTable {
     names: Vec<std::sync::Arc<str>>,
     numbers: portcullis::fxhash::FxHashMap<std::sync::Arc<str>, u32>,
+    by_address: portcullis::fxhash::FxHashMap<usize, u32>,
+}
+
+fn address(id: &std::sync::Arc<str>) -> usize {
+    std::sync::Arc::as_ptr(id).cast::<u8>() as usize
 }
 
 impl RuleTable {
@@ -148,6 +184,7 @@ impl RuleTable {
         let data = policy.data();
         let mut names = Vec::new();
         let mut numbers = portcullis::fxhash::FxHashMap::default();
+        let mut by_address = portcullis::fxhash::FxHashMap::default();
         for id in data
             .bindings
             .iter()
@@ -156,10 +193,15 @@ impl RuleTable {
         {
             if !numbers.contains_key(id) {
                 numbers.insert(id.clone(), names.len() as u32);
+                by_address.insert(address(id), names.len() as u32);
                 names.push(id.clone());
             }
         }
-        RuleTable { names, numbers }
+        RuleTable {
+            names,
+            numbers,
+            by_address,
+        }
     }
 }
 
@@ -173,11 +215,6 @@ const PACKED_DETAILS: [&str; 7] = [
     "undeclared_permission",
     "above_env_ceiling",
 ];
-
-/// Separates the requests of a packed batch.
-const RECORD_SEPARATOR: char = '\u{1e}';
-/// Separates the fields of a packed request.
-const FIELD_SEPARATOR: char = '\u{1f}';
 
 /// A decision as one number: reason (index in `Reason::ALL`) in bits 0–3, detail in bits 4–7
 /// (0: none, 1–7: [`PACKED_DETAILS`], 15: another), rule number + 1 in bits 8–31 (0: none,
@@ -197,29 +234,31 @@ fn pack(decision: &portcullis::Decision, rules: &RuleTable) -> u32 {
     let rule = match &decision.rule {
         None => 0,
         Some(r) => rules
-            .numbers
-            .get(r)
+            .by_address
+            .get(&address(r))
+            .or_else(|| rules.numbers.get(r))
             .map_or(0x00FF_FFFF, |n| (n + 1).min(0x00FF_FFFE)),
     };
     reason | detail << 4 | rule << 8
 }
 
-/// Decodes a packed request (action, resource type, environment, id and organization
-/// separated by [`FIELD_SEPARATOR`]; an empty field is absent) into `request`, reusing its
-/// strings.
-fn unpack_request(record: &str, request: &mut Request) {
-    let mut fields = record.split(FIELD_SEPARATOR);
-    let mut next = || fields.next().unwrap_or_default();
-    let (action, resource_type, env, id, org) = (next(), next(), next(), next(), next());
+/// Sets the fields of a plain request, reusing the strings' capacity.
+fn fill_request(
+    request: &mut Request,
+    action: &str,
+    resource_type: &str,
+    env: Option<&str>,
+    id: Option<&str>,
+    org: Option<&str>,
+) {
     fn set(slot: &mut String, value: &str) {
         slot.clear();
         slot.push_str(value);
     }
-    fn set_optional(slot: &mut Option<String>, value: &str) {
-        if value.is_empty() {
-            *slot = None;
-        } else {
-            set(slot.get_or_insert_with(String::new), value);
+    fn set_optional(slot: &mut Option<String>, value: Option<&str>) {
+        match value {
+            None => *slot = None,
+            Some(v) => set(slot.get_or_insert_with(String::new), v),
         }
     }
     set(&mut request.action, action);
@@ -260,6 +299,8 @@ impl Authorizer {
             rules: std::cell::OnceCell::new(),
             scratch: std::cell::RefCell::default(),
             verified: std::cell::RefCell::default(),
+            atoms: std::cell::RefCell::default(),
+            serial: next_serial(),
         })
     }
 
@@ -324,6 +365,7 @@ impl Authorizer {
         Ok(Session {
             token,
             bundle_version: self.inner.version(),
+            facts: std::cell::Cell::new(None),
         })
     }
 
@@ -341,53 +383,6 @@ impl Authorizer {
         Ok(&session.token)
     }
 
-    /// Decides packed requests (see the package's `check` and `checkMany`, which use it):
-    /// requests separated by U+001E, each `action␟type␟env␟id␟org` (U+001F; empty: absent).
-    /// Returns one packed decision per request. This is the fast path across the JS↔wasm
-    /// boundary: one string in, small integers out.
-    #[wasm_bindgen(js_name = decidePacked)]
-    pub fn decide_packed(
-        &self,
-        session: &Session,
-        packed: &str,
-        now: f64,
-    ) -> Result<Vec<u32>, JsValue> {
-        let token = self.session(session)?;
-        let rules = self
-            .rules
-            .get_or_init(|| RuleTable::of(self.inner.policy()));
-        let count = packed.split(RECORD_SEPARATOR).count();
-        if count > portcullis::authorizer::MAX_BATCH {
-            let e = portcullis::authorizer::BatchTooLarge { len: count };
-            return Err(error(e.code(), &e.to_string()));
-        }
-        let mut request = self.scratch.borrow_mut();
-        Ok(packed
-            .split(RECORD_SEPARATOR)
-            .map(|record| {
-                unpack_request(record, &mut request);
-                pack(&self.inner.check(token, &request, now as i64), rules)
-            })
-            .collect())
-    }
-
-    /// Decides one packed request (see [`Authorizer::decide_packed`]).
-    #[wasm_bindgen(js_name = decidePackedOne)]
-    pub fn decide_packed_one(
-        &self,
-        session: &Session,
-        record: &str,
-        now: f64,
-    ) -> Result<u32, JsValue> {
-        let token = self.session(session)?;
-        let rules = self
-            .rules
-            .get_or_init(|| RuleTable::of(self.inner.policy()));
-        let mut request = self.scratch.borrow_mut();
-        unpack_request(record, &mut request);
-        Ok(pack(&self.inner.check(token, &request, now as i64), rules))
-    }
-
     /// The id of rule number `n` of packed decisions.
     #[wasm_bindgen(js_name = ruleName)]
     pub fn rule_name(&self, n: u32) -> Option<String> {
@@ -395,6 +390,90 @@ impl Authorizer {
             .rules
             .get_or_init(|| RuleTable::of(self.inner.policy()));
         rules.names.get(n as usize).map(|r| r.to_string())
+    }
+
+    /// Interns a name (an action, resource type, environment, id or organization) for
+    /// [`Authorizer::decide_atoms`]: its number (from 1), or 0 when the table is full (then
+    /// [`Authorizer::clear_atoms`] starts it over). Each name is looked up in the bundle here,
+    /// once.
+    pub fn intern(&self, text: &str) -> u32 {
+        let mut atoms = self.atoms.borrow_mut();
+        if atoms.len() >= MAX_ATOMS {
+            return 0;
+        }
+        let policy = self.inner.policy();
+        atoms.push(Atom {
+            text: text.to_owned(),
+            permission: policy.permissions().index(text),
+            env: policy
+                .env_index(text)
+                .map_or(portcullis::EnvRef::Unknown, portcullis::EnvRef::Known),
+            other_org: text != policy.org(),
+        });
+        atoms.len() as u32
+    }
+
+    /// Forgets every interned name.
+    #[wasm_bindgen(js_name = clearAtoms)]
+    pub fn clear_atoms(&self) {
+        self.atoms.borrow_mut().clear();
+    }
+
+    /// Decides one plain request given as interned names (0: absent; action and type are
+    /// required) and returns the packed decision (see [`pack`]), or
+    /// `0xFFFFFFFF` when a number names no interned name. The names were looked up when
+    /// interned and the session's facts are kept, so nothing is hashed here.
+    #[wasm_bindgen(js_name = decideAtoms)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_atoms(
+        &self,
+        session: &Session,
+        action: u32,
+        resource_type: u32,
+        env: u32,
+        id: u32,
+        org: u32,
+        now: f64,
+    ) -> Result<u32, JsValue> {
+        let (token, facts) = self.session_facts(session)?;
+        Ok(self.decide_names(
+            token,
+            &facts,
+            [action, resource_type, env, id, org],
+            now as i64,
+        ))
+    }
+
+    /// [`Authorizer::decide_atoms`] for a batch: five numbers a request, at most
+    /// [`portcullis::authorizer::MAX_BATCH`] requests.
+    #[wasm_bindgen(js_name = decideAtomsMany)]
+    pub fn decide_atoms_many(
+        &self,
+        session: &Session,
+        names: &[u32],
+        now: f64,
+    ) -> Result<Vec<u32>, JsValue> {
+        let count = names.len() / 5;
+        if count > portcullis::authorizer::MAX_BATCH {
+            let e = portcullis::authorizer::BatchTooLarge { len: count };
+            return Err(error(e.code(), &e.to_string()));
+        }
+        if !names.len().is_multiple_of(5) {
+            return Err(error("invalid_argument", "names: five numbers per request"));
+        }
+        let (token, facts) = self.session_facts(session)?;
+        Ok(names
+            .chunks_exact(5)
+            .map(|n| match n {
+                &[action, resource_type, env, id, org] => self.decide_names(
+                    token,
+                    &facts,
+                    [action, resource_type, env, id, org],
+                    now as i64,
+                ),
+                _ => ASK_AGAIN,
+            })
+            .collect())
     }
 
     /// Decides one request.
@@ -456,22 +535,6 @@ impl Authorizer {
         let opts: VerifyOpts = optional(opts, "opts")?;
         let now = opts.now.unwrap_or_else(clock_now);
         to_js(&self.authorize_cached(token, opts.audience, &request, now))
-    }
-
-    /// [`Authorizer::authorize`] for a packed request (see [`Authorizer::decide_packed`]);
-    /// returns the packed decision. `audience`: empty for the issuer's own.
-    #[wasm_bindgen(js_name = authorizePacked)]
-    pub fn authorize_packed(&self, token: &str, audience: &str, record: &str, now: f64) -> u32 {
-        let rules = self
-            .rules
-            .get_or_init(|| RuleTable::of(self.inner.policy()));
-        let mut request = self.scratch.borrow_mut();
-        unpack_request(record, &mut request);
-        let audience = (!audience.is_empty()).then(|| audience.to_owned());
-        pack(
-            &self.authorize_cached(token, audience, &request, now as i64),
-            rules,
-        )
     }
 
     /// Effective permissions in `env` (org level when absent). A session that may not act
@@ -681,6 +744,8 @@ pub fn compile_policy(source: &str, org: Option<String>) -> Result<Authorizer, J
         rules: std::cell::OnceCell::new(),
         scratch: std::cell::RefCell::default(),
         verified: std::cell::RefCell::default(),
+        atoms: std::cell::RefCell::default(),
+        serial: next_serial(),
     })
 }
 
@@ -693,6 +758,74 @@ fn policy_error(e: &portcullis::PolicyError) -> JsValue {
 }
 
 impl Authorizer {
+    /// The session's token and its facts under this authorizer, worked out on first use.
+    fn session_facts<'s>(
+        &self,
+        session: &'s Session,
+    ) -> Result<(&'s VerifiedToken, portcullis::TokenFacts), JsValue> {
+        let token = self.session(session)?;
+        let facts = match session.facts.get() {
+            Some((serial, facts)) if serial == self.serial => facts,
+            _ => {
+                let facts = self.inner.token_facts(token);
+                session.facts.set(Some((self.serial, facts)));
+                facts
+            }
+        };
+        Ok((token, facts))
+    }
+
+    /// Decides a request given as interned names: action, type, env, id, org (0: absent).
+    fn decide_names(
+        &self,
+        token: &VerifiedToken,
+        facts: &portcullis::TokenFacts,
+        [action, resource_type, env, id, org]: [u32; 5],
+        now: i64,
+    ) -> u32 {
+        let atoms = self.atoms.borrow();
+        let atom = |n: u32| n.checked_sub(1).and_then(|i| atoms.get(i as usize));
+        let optional = |n: u32| {
+            if n == 0 {
+                Some(None)
+            } else {
+                atom(n).map(Some)
+            }
+        };
+        let (Some(action), Some(resource_type), Some(env), Some(id), Some(org)) = (
+            atom(action),
+            atom(resource_type),
+            optional(env),
+            optional(id),
+            optional(org),
+        ) else {
+            return ASK_AGAIN;
+        };
+        let resolved = portcullis::Resolved {
+            permission: action.permission,
+            env: env.map_or(portcullis::EnvRef::Absent, |a| a.env),
+            other_org: org.is_some_and(|a| a.other_org),
+        };
+        let mut request = self.scratch.borrow_mut();
+        fill_request(
+            &mut request,
+            &action.text,
+            &resource_type.text,
+            env.map(|a| a.text.as_str()),
+            id.map(|a| a.text.as_str()),
+            org.map(|a| a.text.as_str()),
+        );
+        let rules = self
+            .rules
+            .get_or_init(|| RuleTable::of(self.inner.policy()));
+        pack(
+            &self
+                .inner
+                .check_resolved(token, facts, &request, &resolved, now),
+            rules,
+        )
+    }
+
     /// Verifies `token` (or finds it verified before under this bundle and audience), then
     /// decides. A bad token is the decision `invalid_token`.
     fn authorize_cached(

@@ -1,8 +1,10 @@
 // The fast path of `check`, `checkMany` and `authorize`. A plain request (action and resource type, id,
-// environment and organization as strings; no attributes, no context) crosses into wasm as a
-// few strings and comes back as one number per decision, which is turned into the decision
-// object here, with interned strings. Anything else takes the general path, which reads the
-// whole request and validates it strictly; both give the same decisions.
+// environment and organization as strings; no attributes, no context) comes back as one number
+// per decision, which is turned into the decision object here, with interned strings. For
+// `check` and `authorize`, each name crosses into wasm once: the authorizer interns it (and
+// looks it up in its bundle) and the request then crosses as small integers. `checkMany`
+// sends its batch as one string. Anything else takes the general path, which reads the whole
+// request and validates it strictly; all paths give the same decisions.
 
 /** Reason codes in precedence order, as numbered by the core. */
 const REASONS = [
@@ -19,11 +21,13 @@ const INSTALLED = Symbol.for("portcullis.fastPath");
 const VERSION = Symbol("portcullis.version");
 const RULES = Symbol("portcullis.rules");
 const SESSIONS = Symbol("portcullis.sessions");
+const ATOMS = Symbol("portcullis.atoms");
+/** Most names interned per authorizer (the wasm side's limit); beyond it both start over. */
+const MAX_ATOMS = 8192;
+/** The packed answer that sends a request to the general path. */
+const ASK_AGAIN = 0xffffffff;
 /** Most sessions `authorize` keeps per authorizer; beyond it they are freed and it starts over. */
 const MAX_SESSIONS = 1024;
-/** Whether a field holds one of the packing separators (then the general path decides). */
-const hasSeparator = (s) => s.indexOf("\u001f") !== -1 || s.indexOf("\u001e") !== -1;
-const anySeparator = (f) => hasSeparator(f.action) || hasSeparator(f.type) || hasSeparator(f.env) || hasSeparator(f.id) || hasSeparator(f.org);
 const NOT_PLAIN = Symbol("not plain");
 
 /** An optional string field: "" when absent; NOT_PLAIN when the general path must read it. */
@@ -70,19 +74,73 @@ function verifyOptions(opts) {
 
 /** The decision object of a packed decision, or null when the general path must answer. */
 function unpack(authorizer, code) {
+  if (code === ASK_AGAIN) return null;
   const detailNumber = (code >>> 4) & 0xf;
   const ruleNumber = code >>> 8;
   if (detailNumber >= DETAILS.length || ruleNumber === RULE_OUTSIDE_TABLE) return null;
   const reason = REASONS[code & 0xf];
-  const decision = { allowed: reason === "allowed", reason };
-  if (ruleNumber !== 0) {
-    const names = (authorizer[RULES] ??= []);
-    decision.rule = names[ruleNumber - 1] ??= authorizer.ruleName(ruleNumber - 1);
-  }
-  decision.bundle_version = (authorizer[VERSION] ??= authorizer.version);
+  const allowed = reason === "allowed";
+  const version = (authorizer[VERSION] ??= authorizer.version);
   const detail = DETAILS[detailNumber];
-  if (detail !== undefined) decision.detail = detail;
-  return decision;
+  if (ruleNumber === 0) {
+    return detail === undefined
+      ? { allowed, reason, bundle_version: version }
+      : { allowed, reason, bundle_version: version, detail };
+  }
+  const names = (authorizer[RULES] ??= []);
+  const rule = (names[ruleNumber - 1] ??= authorizer.ruleName(ruleNumber - 1));
+  return detail === undefined
+    ? { allowed, reason, rule, bundle_version: version }
+    : { allowed, reason, rule, bundle_version: version, detail };
+}
+
+/** The number of an interned name (0 for none: the general path decides). */
+function atom(authorizer, atoms, text) {
+  const n = atoms.get(text);
+  if (n !== undefined) return n;
+  const fresh = authorizer.intern(text);
+  if (fresh !== 0) atoms.set(text, fresh);
+  return fresh;
+}
+
+/** The authorizer's interned names, with room for `count` more (else both sides start over). */
+function atomsWithRoom(authorizer, count) {
+  const atoms = (authorizer[ATOMS] ??= new Map());
+  if (atoms.size > MAX_ATOMS - count) {
+    atoms.clear();
+    authorizer.clearAtoms();
+  }
+  return atoms;
+}
+
+/**
+ * Writes the five name numbers of a plain request (see `plain`) at `at` in `out`; false when
+ * a name could not be interned (then the general path decides).
+ */
+function internRequest(authorizer, atoms, f, out, at) {
+  const action = atom(authorizer, atoms, f.action);
+  const type = atom(authorizer, atoms, f.type);
+  const env = f.env === "" ? 0 : atom(authorizer, atoms, f.env);
+  const id = f.id === "" ? 0 : atom(authorizer, atoms, f.id);
+  const org = f.org === "" ? 0 : atom(authorizer, atoms, f.org);
+  if (action === 0 || type === 0) return false;
+  if ((f.env !== "" && env === 0) || (f.id !== "" && id === 0) || (f.org !== "" && org === 0)) return false;
+  out[at] = action;
+  out[at + 1] = type;
+  out[at + 2] = env;
+  out[at + 3] = id;
+  out[at + 4] = org;
+  return true;
+}
+
+const ONE = new Uint32Array(5);
+
+/** Decides a plain request for a session through interned names. */
+function decideInterned(authorizer, session, f, now) {
+  // Room for this request's five names, so that no number below goes stale.
+  const atoms = atomsWithRoom(authorizer, 5);
+  if (!internRequest(authorizer, atoms, f, ONE, 0)) return ASK_AGAIN;
+  return authorizer.decideAtoms(session, ONE[0], ONE[1], ONE[2], ONE[3], ONE[4], now);
 }
 
 /**
@@ -101,17 +159,14 @@ export function install(Authorizer) {
     const f = plain(request);
     const now = f === null ? null : instant(opts);
     if (now === null) return generalCheck.call(this, session, request, opts);
-    const record = `${f.action}\u001f${f.type}\u001f${f.env}\u001f${f.id}\u001f${f.org}`;
-    if (anySeparator(f)) return generalCheck.call(this, session, request, opts);
-    return unpack(this, this.decidePackedOne(session, record, now)) ?? generalCheck.call(this, session, request, opts);
+    return unpack(this, decideInterned(this, session, f, now)) ?? generalCheck.call(this, session, request, opts);
   };
 
   const generalAuthorize = proto.authorize;
   proto.authorize = function authorize(token, request, opts) {
     const f = typeof token === "string" ? plain(request) : null;
     const o = f === null ? null : verifyOptions(opts);
-    if (o === null || anySeparator(f)) return generalAuthorize.call(this, token, request, opts);
-    const record = `${f.action}\u001f${f.type}\u001f${f.env}\u001f${f.id}\u001f${f.org}`;
+    if (o === null) return generalAuthorize.call(this, token, request, opts);
     // A token seen before decides through its session, without crossing into wasm again.
     const byAudience = (this[SESSIONS] ??= new Map());
     let sessions = byAudience.get(o.audience);
@@ -136,7 +191,7 @@ export function install(Authorizer) {
       }
       sessions.set(token, session);
     }
-    return unpack(this, this.decidePackedOne(session, record, o.now)) ??
+    return unpack(this, decideInterned(this, session, f, o.now)) ??
       generalAuthorize.call(this, token, request, opts);
   };
 
@@ -146,14 +201,15 @@ export function install(Authorizer) {
       return generalCheckMany.call(this, session, requests, opts);
     }
     if (requests.length === 0) return generalCheckMany.call(this, session, requests, opts);
-    const records = new Array(requests.length);
+    const atoms = atomsWithRoom(this, 5 * requests.length);
+    const names = new Uint32Array(5 * requests.length);
     for (let i = 0; i < requests.length; i += 1) {
       const f = plain(requests[i]);
-      if (f === null) return generalCheckMany.call(this, session, requests, opts);
-      if (anySeparator(f)) return generalCheckMany.call(this, session, requests, opts);
-      records[i] = `${f.action}\u001f${f.type}\u001f${f.env}\u001f${f.id}\u001f${f.org}`;
+      if (f === null || !internRequest(this, atoms, f, names, 5 * i)) {
+        return generalCheckMany.call(this, session, requests, opts);
+      }
     }
-    const codes = this.decidePacked(session, records.join("\u001e"), now);
+    const codes = this.decideAtomsMany(session, names, now);
     const out = new Array(codes.length);
     for (let i = 0; i < codes.length; i += 1) {
       const d = unpack(this, codes[i]);
