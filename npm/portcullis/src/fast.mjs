@@ -18,10 +18,7 @@ const DETAILS = [
 ];
 const RULE_OUTSIDE_TABLE = 0xffffff;
 const INSTALLED = Symbol.for("portcullis.fastPath");
-const VERSION = Symbol("portcullis.version");
-const RULES = Symbol("portcullis.rules");
-const SESSIONS = Symbol("portcullis.sessions");
-const ATOMS = Symbol("portcullis.atoms");
+const STATE = Symbol("portcullis.state");
 /** Most names interned per authorizer (the wasm side's limit); beyond it both start over. */
 const MAX_ATOMS = 8192;
 /** The packed answer that sends a request to the general path. */
@@ -72,6 +69,15 @@ function verifyOptions(opts) {
   return { now: now ?? Math.floor(Date.now() / 1000), audience: audience ?? "" };
 }
 
+/**
+ * What the fast path keeps per authorizer, in one object of one shape (so that property
+ * look-ups stay monomorphic across authorizers): the bundle version, rule names by number,
+ * interned names, and the sessions `authorize` verified, by audience and token.
+ */
+function stateOf(authorizer) {
+  return (authorizer[STATE] ??= { version: authorizer.version, rules: [], atoms: new Map(), sessions: new Map() });
+}
+
 /** The decision object of a packed decision, or null when the general path must answer. */
 function unpack(authorizer, code) {
   if (code === ASK_AGAIN) return null;
@@ -80,14 +86,15 @@ function unpack(authorizer, code) {
   if (detailNumber >= DETAILS.length || ruleNumber === RULE_OUTSIDE_TABLE) return null;
   const reason = REASONS[code & 0xf];
   const allowed = reason === "allowed";
-  const version = (authorizer[VERSION] ??= authorizer.version);
+  const state = stateOf(authorizer);
+  const version = state.version;
   const detail = DETAILS[detailNumber];
   if (ruleNumber === 0) {
     return detail === undefined
       ? { allowed, reason, bundle_version: version }
       : { allowed, reason, bundle_version: version, detail };
   }
-  const names = (authorizer[RULES] ??= []);
+  const names = state.rules;
   const rule = (names[ruleNumber - 1] ??= authorizer.ruleName(ruleNumber - 1));
   return detail === undefined
     ? { allowed, reason, rule, bundle_version: version }
@@ -105,7 +112,7 @@ function atom(authorizer, atoms, text) {
 
 /** The authorizer's interned names, with room for `count` more (else both sides start over). */
 function atomsWithRoom(authorizer, count) {
-  const atoms = (authorizer[ATOMS] ??= new Map());
+  const atoms = stateOf(authorizer).atoms;
   if (atoms.size > MAX_ATOMS - count) {
     atoms.clear();
     authorizer.clearAtoms();
@@ -168,7 +175,7 @@ export function install(Authorizer) {
     const o = f === null ? null : verifyOptions(opts);
     if (o === null) return generalAuthorize.call(this, token, request, opts);
     // A token seen before decides through its session, without crossing into wasm again.
-    const byAudience = (this[SESSIONS] ??= new Map());
+    const byAudience = stateOf(this).sessions;
     let sessions = byAudience.get(o.audience);
     if (sessions === undefined) byAudience.set(o.audience, (sessions = new Map()));
     let session = sessions.get(token);
@@ -182,7 +189,7 @@ export function install(Authorizer) {
         }
         return {
           allowed: false, reason: "invalid_token",
-          bundle_version: (this[VERSION] ??= this.version), detail: e.code,
+          bundle_version: stateOf(this).version, detail: e.code,
         };
       }
       if (sessions.size >= MAX_SESSIONS) {
