@@ -486,45 +486,31 @@ impl Policy {
                 check_ref("member", "group", g, groups)?;
             }
         }
-        let member_of_kind = |kind: MemberKind| {
+        // Users by `sub` and services by client id, each kind in its own index.
+        let by_token_id = |kind: MemberKind, table: &'static str| {
             let members = &data.members;
-            move |i: u32| {
+            let expected = members.iter().filter(|m| m.kind == kind).count();
+            IdIndex::build(
+                expected,
                 members
-                    .get(i as usize)
-                    .filter(|m| m.kind == kind)
-                    .map(Member::token_id)
-            }
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.kind == kind)
+                    .map(|(i, m)| (i as u32, m.token_id())),
+                |i| {
+                    members
+                        .get(i as usize)
+                        .filter(|m| m.kind == kind)
+                        .map(Member::token_id)
+                },
+            )
+            .map_err(|id| ModelError::DuplicateId {
+                table,
+                id: id.to_owned(),
+            })
         };
-        let of_kind = |kind: MemberKind| {
-            data.members
-                .iter()
-                .enumerate()
-                .filter(move |(_, m)| m.kind == kind)
-                .map(|(i, m)| (i as u32, m.token_id()))
-        };
-        let users = data
-            .members
-            .iter()
-            .filter(|m| m.kind == MemberKind::User)
-            .count();
-        index.user_by_sub = IdIndex::build(
-            users,
-            of_kind(MemberKind::User),
-            member_of_kind(MemberKind::User),
-        )
-        .map_err(|id| ModelError::DuplicateId {
-            table: "user",
-            id: id.to_owned(),
-        })?;
-        index.service_by_client = IdIndex::build(
-            members - users,
-            of_kind(MemberKind::Service),
-            member_of_kind(MemberKind::Service),
-        )
-        .map_err(|id| ModelError::DuplicateId {
-            table: "service client",
-            id: id.to_owned(),
-        })?;
+        index.user_by_sub = by_token_id(MemberKind::User, "user")?;
+        index.service_by_client = by_token_id(MemberKind::Service, "service client")?;
         let check_target = |from, t: Target| match t {
             Target::Member(m) => check_ref(from, "member", m, members),
             Target::Group(g) => check_ref(from, "group", g, groups),
