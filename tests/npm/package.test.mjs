@@ -186,6 +186,11 @@ test("errors are PortcullisErrors with stable codes; a deny never throws", async
   assert.throws(() => pkg.Authorizer.fromBundle(bundles.get("client-a"), trusted, { minVersion: 4 }), (e) => e.code === "bundle_rollback");
   assert.throws(() => pkg.Authorizer.fromBundle(bundles.get("client-a"), trusted, { now: now() + 7200 }), (e) => e.code === "bundle_expired");
   assert.throws(() => pkg.Authorizer.fromBundle(bundles.get("client-a"), trusted, { now: "soon" }), (e) => e.code === "invalid_argument");
+  // Trusted keys: one JWK, a list or a JWKS; anything else is refused by name.
+  for (const keys of [trusted, [trusted], { keys: [trusted] }]) assert.equal(pkg.Authorizer.fromBundle(bundles.get("client-a"), keys).org, "client-a");
+  for (const keys of [42, "key", null, { keys: "x" }, [42], [{ ...trusted, kid: 7 }], [{ ...trusted, kty: undefined }]]) {
+    assert.throws(() => pkg.Authorizer.fromBundle(bundles.get("client-a"), keys), (e) => e.code === "invalid_argument", JSON.stringify(keys));
+  }
   const session = a.verifyToken(await mint({ sub: "dana", env: "client-a-dev" }));
   assert.throws(() => a.check(session, { action: "workflow:read" }), (e) => e.code === "invalid_argument");
   assert.equal(a.check(session, { action: "workflow:read", resource: { type: "workflow", env: "client-b-dev" } }).reason, "cross_tenant");

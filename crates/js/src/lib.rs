@@ -69,12 +69,70 @@ fn optional<T: DeserializeOwned + Default>(value: JsValue, what: &str) -> Result
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum KeySet {
-    Jwks { keys: Vec<Jwk> },
-    List(Vec<Jwk>),
-    One(Box<Jwk>),
+/// Reads trusted keys (a JWKS, a list of JWKs or one JWK) field by field. A generic
+/// conversion would do the same with far more code, and that code is compiled on first use:
+/// it is on every cold start.
+fn trusted_jwks(value: &JsValue) -> Result<Vec<Jwk>, JsValue> {
+    if !value.is_object() {
+        return Err(error(
+            "invalid_argument",
+            "trustedKeys: expected a JWKS, a list of JWKs or one JWK",
+        ));
+    }
+    let keys = if js_sys::Array::is_array(value) {
+        JsValue::UNDEFINED
+    } else {
+        js_sys::Reflect::get(value, &JsValue::from_str("keys")).unwrap_or_default()
+    };
+    let list = if keys.is_undefined() { value } else { &keys };
+    if js_sys::Array::is_array(list) {
+        js_sys::Array::from(list)
+            .iter()
+            .map(|k| jwk_from_js(&k))
+            .collect()
+    } else if keys.is_undefined() {
+        Ok(vec![jwk_from_js(value)?])
+    } else {
+        Err(error("invalid_argument", "trustedKeys: `keys` must be a list"))
+    }
+}
+
+fn jwk_from_js(value: &JsValue) -> Result<Jwk, JsValue> {
+    if !value.is_object() {
+        return Err(error("invalid_argument", "trustedKeys: a key must be an object"));
+    }
+    let field = |name: &str| -> Result<Option<String>, JsValue> {
+        let v = js_sys::Reflect::get(value, &JsValue::from_str(name)).unwrap_or_default();
+        if v.is_undefined() || v.is_null() {
+            return Ok(None);
+        }
+        v.as_string().map(Some).ok_or_else(|| {
+            error(
+                "invalid_argument",
+                &format!("trustedKeys: `{name}` must be a string"),
+            )
+        })
+    };
+    let required = |name: &str| {
+        field(name)?.ok_or_else(|| {
+            error(
+                "invalid_argument",
+                &format!("trustedKeys: missing field `{name}`"),
+            )
+        })
+    };
+    Ok(Jwk {
+        kty: required("kty")?,
+        kid: required("kid")?,
+        alg: required("alg")?,
+        crv: field("crv")?,
+        x: field("x")?,
+        y: field("y")?,
+        n: field("n")?,
+        e: field("e")?,
+        d: field("d")?,
+        use_: field("use")?,
+    })
 }
 
 /// A verified token, ready for decisions. Obtained from [`Authorizer::verify_token`] only.
@@ -280,10 +338,7 @@ impl Authorizer {
         opts: JsValue,
     ) -> Result<Authorizer, JsValue> {
         let opts: LoadOpts = optional(opts, "opts")?;
-        let keys: Vec<Jwk> = match from_js::<KeySet>(trusted_keys, "trustedKeys")? {
-            KeySet::Jwks { keys } | KeySet::List(keys) => keys,
-            KeySet::One(k) => vec![*k],
-        };
+        let keys = trusted_jwks(&trusted_keys)?;
         let mut trusted = BundleKeys::new();
         for k in &keys {
             trusted.add_jwk(k).map_err(|e| core_error(&e.into()))?;

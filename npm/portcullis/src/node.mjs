@@ -1,9 +1,11 @@
-// Node, ESM entry. The CommonJS build loads its wasm synchronously, so there is nothing to
-// initialize; `init` exists so that code written for browsers runs unchanged.
-import bindings from "./portcullis.js";
-import { install } from "./fast.mjs";
+// Node, ESM entry. It loads the CommonJS build (which loads its wasm synchronously and installs
+// the fast path) through `createRequire`: Node's ESM translation of a CommonJS module would
+// parse the whole generated file for its exports first, which costs more than the rest of the
+// import. ESM and CommonJS consumers in one process share one instance. `init` exists so that
+// code written for browsers runs unchanged.
+import { createRequire } from "node:module";
 
-install(bindings.Authorizer);
+const bindings = createRequire(import.meta.url)("./index.cjs");
 
 export const { Authorizer, Session, compilePolicy } = bindings;
 
