@@ -11,14 +11,12 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use futures_util::future::{select, Either};
-
 use portcullis::BundleKeys;
 use serde_json::Value;
-use worker::wasm_bindgen::JsValue;
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{
-    console_log, event, AbortController, Context, Date, Delay, Env, Fetch, Headers, Method,
-    Request, RequestInit, RequestRedirect, Response, Result,
+    console_log, event, js_sys, web_sys, Context, Date, Env, Method, Request, Response, Result,
 };
 
 use crate::logic::{
@@ -157,6 +155,29 @@ enum Failure {
     OriginTimeout(Duration),
 }
 
+thread_local! {
+    static ORIGIN: RefCell<Option<(String, Duration)>> = const { RefCell::new(None) };
+}
+
+/// The origin's base URL (no trailing `/`) and how long to wait for its response headers,
+/// read once per isolate.
+fn origin_settings(env: &Env) -> std::result::Result<(String, Duration), Misconfigured> {
+    if let Some(settings) = ORIGIN.with(|o| o.borrow().clone()) {
+        return Ok(settings);
+    }
+    let origin = text(env, "ORIGIN").ok_or_else(|| Misconfigured("ORIGIN is not set".into()))?;
+    let settings = (origin.trim_end_matches('/').to_owned(), origin_timeout(env));
+    ORIGIN.with(|o| *o.borrow_mut() = Some(settings.clone()));
+    Ok(settings)
+}
+
+/// The `name` of a JavaScript error.
+fn error_name(e: &JsValue) -> Option<String> {
+    js_sys::Reflect::get(e, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|n| n.as_string())
+}
+
 /// How long to wait for the origin's response headers.
 fn origin_timeout(env: &Env) -> Duration {
     text(env, "ORIGIN_TIMEOUT_SECONDS")
@@ -238,19 +259,36 @@ async fn carry_out(
             log: line,
         } => {
             log(&line);
-            let origin =
-                text(env, "ORIGIN").ok_or_else(|| Misconfigured("ORIGIN is not set".into()))?;
-            let mut target = origin.trim_end_matches('/').to_owned();
+            let (origin, timeout) = origin_settings(env)?;
+            let mut target = origin;
             target.push_str(url.path());
             if let Some(q) = url.query() {
                 target.push('?');
                 target.push_str(q);
             }
-            let headers = Headers::new();
+            let incoming = req.inner();
+            // The outbound request takes the incoming one's headers and body (streamed) as
+            // they are, inside the runtime; only the names to drop cross into wasm.
+            let init = web_sys::RequestInit::new();
+            init.set_method(&incoming.method());
+            init.set_headers(&incoming.headers());
+            if !matches!(req.method(), Method::Get | Method::Head) {
+                if let Some(body) = incoming.body() {
+                    init.set_body(&body);
+                }
+            }
+            init.set_redirect(web_sys::RequestRedirect::Manual);
+            // The runtime aborts the request when the origin's headers are late.
+            let millis = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+            init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(millis)));
+            let outbound = web_sys::Request::new_with_str_and_init(&target, &init)
+                .map_err(|e| Failure::Origin(format!("{e:?}")))?;
+            let headers = outbound.headers();
             // Headers the client names in `Connection` are hop-by-hop too.
-            let connection = req
-                .headers()
-                .get("connection")?
+            let connection = headers
+                .get("connection")
+                .ok()
+                .flatten()
                 .unwrap_or_default()
                 .to_ascii_lowercase();
             let named: Vec<&str> = connection
@@ -258,38 +296,42 @@ async fn carry_out(
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .collect();
-            for (name, value) in req.headers().entries() {
-                if forwardable(&name) && !named.contains(&name.to_ascii_lowercase().as_str()) {
-                    headers.append(&name, &value)?;
+            let mut drop = Vec::new();
+            if let Ok(Some(names)) = js_sys::try_iter(&headers.keys()) {
+                for name in names.flatten() {
+                    if let Some(name) = name.as_string() {
+                        if !forwardable(&name) || named.contains(&name.as_str()) {
+                            drop.push(name);
+                        }
+                    }
                 }
+            }
+            for name in &drop {
+                headers
+                    .delete(name)
+                    .map_err(|e| Failure::Origin(format!("{e:?}")))?;
             }
             for (name, value) in &identity {
-                headers.set(name, value)?;
+                headers
+                    .set(name, value)
+                    .map_err(|e| Failure::Origin(format!("{e:?}")))?;
             }
-            let method = req.method();
-            let body = match method {
-                Method::Get | Method::Head => None,
-                _ => req.inner().body().map(JsValue::from),
-            };
-            let mut init = RequestInit::new();
-            init.with_method(method)
-                .with_headers(headers)
-                .with_body(body)
-                .with_redirect(RequestRedirect::Manual);
-            let outbound = Request::new_with_init(&target, &init)?;
-            let timeout = origin_timeout(env);
-            let controller = AbortController::default();
-            let signal = controller.signal();
-            let fetch = Fetch::Request(outbound);
-            let send = Box::pin(fetch.send_with_signal(&signal));
-            let outcome = match select(send, Box::pin(Delay::from(timeout))).await {
-                Either::Left((response, _)) => response.map_err(Failure::from),
-                Either::Right(((), _)) => {
-                    controller.abort();
+            let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+            match JsFuture::from(scope.fetch_with_request(&outbound)).await {
+                Ok(response) => response
+                    .dyn_into::<web_sys::Response>()
+                    .map(Response::from)
+                    .map_err(|e| Failure::Origin(format!("{e:?}"))),
+                Err(e) if error_name(&e).as_deref() == Some("TimeoutError") => {
                     Err(Failure::OriginTimeout(timeout))
                 }
-            };
-            outcome
+                Err(e) => Err(Failure::Origin(
+                    js_sys::Reflect::get(&e, &JsValue::from_str("message"))
+                        .ok()
+                        .and_then(|m| m.as_string())
+                        .unwrap_or_else(|| format!("{e:?}")),
+                )),
+            }
         }
     }
 }

@@ -93,13 +93,19 @@ fn trusted_jwks(value: &JsValue) -> Result<Vec<Jwk>, JsValue> {
     } else if keys.is_undefined() {
         Ok(vec![jwk_from_js(value)?])
     } else {
-        Err(error("invalid_argument", "trustedKeys: `keys` must be a list"))
+        Err(error(
+            "invalid_argument",
+            "trustedKeys: `keys` must be a list",
+        ))
     }
 }
 
 fn jwk_from_js(value: &JsValue) -> Result<Jwk, JsValue> {
     if !value.is_object() {
-        return Err(error("invalid_argument", "trustedKeys: a key must be an object"));
+        return Err(error(
+            "invalid_argument",
+            "trustedKeys: a key must be an object",
+        ));
     }
     let field = |name: &str| -> Result<Option<String>, JsValue> {
         let v = js_sys::Reflect::get(value, &JsValue::from_str(name)).unwrap_or_default();
