@@ -31,6 +31,7 @@ const gateway = new Miniflare({
   kvNamespaces: { BUNDLES: "bundles" },
   bindings: { ORIGIN: origin, BUNDLE_KEYS: JSON.stringify({ keys: [JSON.parse(trusted)] }), BUNDLE_REFRESH_SECONDS: "30" },
   handleRuntimeStdio: stdio,
+  ...(process.env.PORTCULLIS_INSPECTOR_PORT ? { inspectorPort: Number(process.env.PORTCULLIS_INSPECTOR_PORT) } : {}),
 });
 const passthrough = new Miniflare({
   host: "127.0.0.1",

@@ -407,6 +407,13 @@ impl Gateway {
                 log("invalid_token"),
             )));
         };
+        // A token verified before names its organization already: no need to parse it again.
+        if let Some(cached) = self.tokens.get(token) {
+            return Start::NeedBundle {
+                org: cached.org.clone(),
+                token,
+            };
+        }
         let org = match UnverifiedToken::parse(token) {
             Err(e) => return Start::Done(Box::new(unauthorized(e.code(), log("invalid_token")))),
             Ok(t) => match t.org_hint() {

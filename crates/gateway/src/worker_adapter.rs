@@ -15,9 +15,7 @@ use portcullis::BundleKeys;
 use serde_json::Value;
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{
-    console_log, event, js_sys, web_sys, Context, Date, Env, Method, Request, Response, Result,
-};
+use worker::{console_log, event, js_sys, web_sys, Context, Date, Env, Response, Result};
 
 use crate::logic::{
     bundle_key, forwardable, Config, Gateway, Incoming, LogLine, Lookup, Plan, Start,
@@ -91,22 +89,28 @@ fn decision_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn json_response(status: u16, body: &Value, headers: &[(String, String)]) -> Result<Response> {
+/// Answers with the runtime's own response object, so that a forwarded origin response goes
+/// back untouched.
+type Answer = web_sys::Response;
+
+fn json_response(status: u16, body: &Value, headers: &[(String, String)]) -> Result<Answer> {
     let mut response = Response::from_json(body)?.with_status(status);
     let h = response.headers_mut();
     h.set("cache-control", "no-store")?;
     for (k, v) in headers {
         h.set(k, v)?;
     }
-    Ok(response)
+    Ok(response.into())
 }
 
 fn log(line: &LogLine) {
     console_log!("{}", serde_json::to_string(line).unwrap_or_default());
 }
 
+// The runtime's request as it is: `worker::Request` would read `request.cf` on every request,
+// which the gateway never needs and which costs more than its decision.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<Answer> {
     let id = decision_id();
     match handle(req, &env, &id).await {
         Ok(response) => Ok(response),
@@ -199,12 +203,19 @@ impl From<worker::Error> for Failure {
     }
 }
 
-async fn handle(req: Request, env: &Env, id: &str) -> std::result::Result<Response, Failure> {
+async fn handle(
+    req: web_sys::Request,
+    env: &Env,
+    id: &str,
+) -> std::result::Result<Answer, Failure> {
     let now = (Date::now().as_millis() / 1000) as i64;
-    let url = req.url()?;
-    let method = req.method().to_string();
+    let url = worker::Url::parse(&req.url()).map_err(|e| Failure::Origin(e.to_string()))?;
+    let method = req.method();
     let host = url.host_str().unwrap_or_default().to_owned();
-    let authorization = req.headers().get("authorization")?;
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .map_err(|e| Failure::Origin(format!("{e:?}")))?;
     let incoming = Incoming {
         method: &method,
         host: &host,
@@ -240,10 +251,10 @@ async fn handle(req: Request, env: &Env, id: &str) -> std::result::Result<Respon
 
 async fn carry_out(
     plan: Plan,
-    req: Request,
+    req: web_sys::Request,
     env: &Env,
     url: &worker::Url,
-) -> std::result::Result<Response, Failure> {
+) -> std::result::Result<Answer, Failure> {
     match plan {
         Plan::Respond {
             status,
@@ -266,13 +277,13 @@ async fn carry_out(
                 target.push('?');
                 target.push_str(q);
             }
-            let incoming = req.inner();
+            let incoming = &req;
             // The outbound request takes the incoming one's headers and body (streamed) as
             // they are, inside the runtime; only the names to drop cross into wasm.
             let init = web_sys::RequestInit::new();
             init.set_method(&incoming.method());
             init.set_headers(&incoming.headers());
-            if !matches!(req.method(), Method::Get | Method::Head) {
+            if !matches!(incoming.method().as_str(), "GET" | "HEAD") {
                 if let Some(body) = incoming.body() {
                     init.set_body(&body);
                 }
@@ -320,7 +331,6 @@ async fn carry_out(
             match JsFuture::from(scope.fetch_with_request(&outbound)).await {
                 Ok(response) => response
                     .dyn_into::<web_sys::Response>()
-                    .map(Response::from)
                     .map_err(|e| Failure::Origin(format!("{e:?}"))),
                 Err(e) if error_name(&e).as_deref() == Some("TimeoutError") => {
                     Err(Failure::OriginTimeout(timeout))
