@@ -193,6 +193,15 @@ test("errors are PortcullisErrors with stable codes; a deny never throws", async
   }
   const session = a.verifyToken(await mint({ sub: "dana", env: "client-a-dev" }));
   assert.throws(() => a.check(session, { action: "workflow:read" }), (e) => e.code === "invalid_argument");
+  // authorize reads the request before the token: a malformed request is an error whatever
+  // the token, before and after the token was verified once.
+  const bad = { action: "workflow:read", resource: { type: 5, env: "client-a-dev" } };
+  assert.throws(() => a.authorize("a.b.c", bad), (e) => e.code === "invalid_argument");
+  for (let i = 0; i < 2; i += 1) assert.throws(() => a.authorize(good, bad), (e) => e.code === "invalid_argument");
+  const withAttrs = { action: "workflow:read", resource: { type: "workflow", id: "wf-1", env: "client-a-dev", attrs: { tier: "gold" } } };
+  const dana = await mint({ sub: "dana", env: "client-a-dev" });
+  assert.deepEqual(a.authorize(dana, withAttrs), a.check(a.verifyToken(dana), withAttrs));
+  assert.deepEqual(a.authorize(dana, withAttrs), a.check(a.verifyToken(dana), withAttrs));
   assert.equal(a.check(session, { action: "workflow:read", resource: { type: "workflow", env: "client-b-dev" } }).reason, "cross_tenant");
 });
 

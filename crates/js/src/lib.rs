@@ -194,10 +194,6 @@ pub struct Authorizer {
     /// The request the packed paths decode into, reused so that its strings keep their
     /// capacity: a packed decision allocates nothing.
     scratch: std::cell::RefCell<Request>,
-    /// Tokens verified by [`Authorizer::authorize`] under this bundle, by exact token and
-    /// audience; times and revocations are still checked at every decision.
-    verified:
-        std::cell::RefCell<portcullis::fxhash::FxHashMap<String, (Option<String>, VerifiedToken)>>,
     /// Names interned by [`Authorizer::intern`], looked up in this bundle once (number − 1).
     atoms: std::cell::RefCell<Vec<Atom>>,
     /// Tells this authorizer's sessions' facts from another's (see [`Session`]).
@@ -227,9 +223,6 @@ static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new
 fn next_serial() -> u32 {
     SERIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
-
-/// Most tokens [`Authorizer::authorize`] keeps verified; beyond it the cache starts over.
-const MAX_VERIFIED_TOKENS: usize = 1024;
 
 /// Rule ids by number, and numbers by the address of the bundle's shared id (what a decision
 /// carries) or by id.
@@ -359,7 +352,6 @@ impl Authorizer {
             inner,
             rules: std::cell::OnceCell::new(),
             scratch: std::cell::RefCell::default(),
-            verified: std::cell::RefCell::default(),
             atoms: std::cell::RefCell::default(),
             serial: next_serial(),
         })
@@ -595,7 +587,14 @@ impl Authorizer {
         let request: Request = from_js(request, "request")?;
         let opts: VerifyOpts = optional(opts, "opts")?;
         let now = opts.now.unwrap_or_else(clock_now);
-        to_js(&self.authorize_cached(token, opts.audience, &request, now))
+        to_js(&self.inner.authorize(
+            token,
+            &request,
+            &VerifyOptions {
+                now,
+                audience: opts.audience.as_deref(),
+            },
+        ))
     }
 
     /// Effective permissions in `env` (org level when absent). A session that may not act
@@ -804,7 +803,6 @@ pub fn compile_policy(source: &str, org: Option<String>) -> Result<Authorizer, J
         inner,
         rules: std::cell::OnceCell::new(),
         scratch: std::cell::RefCell::default(),
-        verified: std::cell::RefCell::default(),
         atoms: std::cell::RefCell::default(),
         serial: next_serial(),
     })
@@ -885,38 +883,5 @@ impl Authorizer {
                 .check_resolved(token, facts, &request, &resolved, now),
             rules,
         )
-    }
-
-    /// Verifies `token` (or finds it verified before under this bundle and audience), then
-    /// decides. A bad token is the decision `invalid_token`.
-    fn authorize_cached(
-        &self,
-        token: &str,
-        audience: Option<String>,
-        request: &Request,
-        now: i64,
-    ) -> portcullis::Decision {
-        let mut verified = self.verified.borrow_mut();
-        if let Some((_, t)) = verified.get(token).filter(|(a, _)| *a == audience) {
-            return match t.check_time(now) {
-                Ok(()) => self.inner.check(t, request, now),
-                Err(e) => portcullis::Decision::invalid_token(self.inner.version(), e.code()),
-            };
-        }
-        let options = VerifyOptions {
-            now,
-            audience: audience.as_deref(),
-        };
-        match self.inner.verify_token(token, &options) {
-            Ok(t) => {
-                let decision = self.inner.check(&t, request, now);
-                if verified.len() >= MAX_VERIFIED_TOKENS {
-                    verified.clear();
-                }
-                verified.insert(token.to_owned(), (audience, t));
-                decision
-            }
-            Err(e) => portcullis::Decision::invalid_token(self.inner.version(), e.code()),
-        }
     }
 }

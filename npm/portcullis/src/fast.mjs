@@ -152,8 +152,9 @@ function decideInterned(authorizer, session, f, now) {
 
 /**
  * Routes `check`, `checkMany` and `authorize` of the wasm-bindgen `Authorizer` class through
- * the fast path. `authorize` also keeps the tokens it verified (per authorizer, by token and
- * audience), so a repeated token costs a look-up instead of a signature check.
+ * the fast path. `authorize` also keeps the sessions of the tokens it verified (per
+ * authorizer, by token and audience), so a repeated token costs a look-up instead of a
+ * signature check, whatever the request.
  */
 export function install(Authorizer) {
   const proto = Authorizer.prototype;
@@ -171,10 +172,9 @@ export function install(Authorizer) {
 
   const generalAuthorize = proto.authorize;
   proto.authorize = function authorize(token, request, opts) {
-    const f = typeof token === "string" ? plain(request) : null;
-    const o = f === null ? null : verifyOptions(opts);
+    const o = typeof token === "string" ? verifyOptions(opts) : null;
     if (o === null) return generalAuthorize.call(this, token, request, opts);
-    // A token seen before decides through its session, without crossing into wasm again.
+    // A token seen before decides through its session, without verifying it again.
     const byAudience = stateOf(this).sessions;
     let sessions = byAudience.get(o.audience);
     if (sessions === undefined) byAudience.set(o.audience, (sessions = new Map()));
@@ -183,14 +183,9 @@ export function install(Authorizer) {
       try {
         session = this.verifyTokenAt(token, o.audience, o.now);
       } catch (e) {
-        // A bad token is the decision `invalid_token`, with the token error as its detail.
-        if (e?.name !== "PortcullisError" || typeof e.code !== "string" || !e.code.startsWith("token_")) {
-          return generalAuthorize.call(this, token, request, opts);
-        }
-        return {
-          allowed: false, reason: "invalid_token",
-          bundle_version: stateOf(this).version, detail: e.code,
-        };
+        // The general path reads the request before the token, so a malformed request is
+        // still an error there; a bad token is the decision `invalid_token`.
+        return generalAuthorize.call(this, token, request, opts);
       }
       if (sessions.size >= MAX_SESSIONS) {
         for (const s of sessions.values()) s.free();
@@ -198,8 +193,9 @@ export function install(Authorizer) {
       }
       sessions.set(token, session);
     }
-    return unpack(this, decideInterned(this, session, f, o.now)) ??
-      generalAuthorize.call(this, token, request, opts);
+    const f = plain(request);
+    const decision = f === null ? null : unpack(this, decideInterned(this, session, f, o.now));
+    return decision ?? generalCheck.call(this, session, request, { now: o.now });
   };
 
   proto.checkMany = function checkMany(session, requests, opts) {
