@@ -330,9 +330,16 @@ impl<'p> Engine<'p> {
 
     /// The request's names looked up in this policy (see [`Resolved`]).
     pub fn resolve(&self, request: &Request) -> Resolved {
-        let resource = &request.resource;
         Resolved {
             permission: self.policy.permissions().index(&request.action),
+            ..self.resolve_resource(&request.resource)
+        }
+    }
+
+    /// The resource's environment and organization looked up (no permission).
+    fn resolve_resource(&self, resource: &Resource) -> Resolved {
+        Resolved {
+            permission: None,
             env: self.env_ref(resource.env.as_deref()),
             other_org: resource
                 .org
@@ -350,14 +357,7 @@ impl<'p> Engine<'p> {
         trace: &mut Tracer<'_>,
     ) -> Result<(u32, Option<u32>), Decision> {
         let facts = self.token_facts(token);
-        let resolved = Resolved {
-            permission: None,
-            env: self.env_ref(resource.env.as_deref()),
-            other_org: resource
-                .org
-                .as_deref()
-                .is_some_and(|o| o != self.policy.org()),
-        };
+        let resolved = self.resolve_resource(resource);
         self.gate_resolved(token, &facts, resource, &resolved, now, trace)
     }
 
