@@ -178,14 +178,19 @@ export function install(Authorizer) {
     const byAudience = stateOf(this).sessions;
     let sessions = byAudience.get(o.audience);
     if (sessions === undefined) byAudience.set(o.audience, (sessions = new Map()));
+    const f = plain(request);
     let session = sessions.get(token);
     if (session === undefined) {
       try {
         session = this.verifyTokenAt(token, o.audience, o.now);
       } catch (e) {
-        // The general path reads the request before the token, so a malformed request is
-        // still an error there; a bad token is the decision `invalid_token`.
-        return generalAuthorize.call(this, token, request, opts);
+        // A bad token is the decision `invalid_token`, with the token error as its detail.
+        // The general path reads the request before the token, so a request that is not
+        // plain goes there: if it is malformed, that is still the error.
+        if (f === null || e?.name !== "PortcullisError" || typeof e.code !== "string" || !e.code.startsWith("token_")) {
+          return generalAuthorize.call(this, token, request, opts);
+        }
+        return { allowed: false, reason: "invalid_token", bundle_version: stateOf(this).version, detail: e.code };
       }
       if (sessions.size >= MAX_SESSIONS) {
         for (const s of sessions.values()) s.free();
@@ -193,7 +198,6 @@ export function install(Authorizer) {
       }
       sessions.set(token, session);
     }
-    const f = plain(request);
     const decision = f === null ? null : unpack(this, decideInterned(this, session, f, o.now));
     return decision ?? generalCheck.call(this, session, request, { now: o.now });
   };
