@@ -206,6 +206,17 @@ impl Authorizer {
         self.engine().resolve(request)
     }
 
+    /// A permission, an environment and an organization looked up in this bundle, as
+    /// [`Authorizer::resolve`] looks up a request's (each absent when `None`).
+    pub fn resolve_names(
+        &self,
+        permission: Option<&str>,
+        env: Option<&str>,
+        org: Option<&str>,
+    ) -> Resolved {
+        self.engine().resolve_names(permission, env, org)
+    }
+
     /// [`Authorizer::check`] with the token's facts and the request's names looked up
     /// already (by [`Authorizer::token_facts`] and [`Authorizer::resolve`] of this same
     /// authorizer): the same decision, without the look-ups. Callers that decide many

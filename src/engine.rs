@@ -330,21 +330,26 @@ impl<'p> Engine<'p> {
 
     /// The request's names looked up in this policy (see [`Resolved`]).
     pub fn resolve(&self, request: &Request) -> Resolved {
-        Resolved {
-            permission: self.policy.permissions().index(&request.action),
-            ..self.resolve_resource(&request.resource)
-        }
+        let resource = &request.resource;
+        self.resolve_names(
+            Some(&request.action),
+            resource.env.as_deref(),
+            resource.org.as_deref(),
+        )
     }
 
-    /// The resource's environment and organization looked up (no permission).
-    fn resolve_resource(&self, resource: &Resource) -> Resolved {
+    /// A permission, an environment and an organization looked up in this policy (each
+    /// absent when `None`).
+    pub fn resolve_names(
+        &self,
+        permission: Option<&str>,
+        env: Option<&str>,
+        org: Option<&str>,
+    ) -> Resolved {
         Resolved {
-            permission: None,
-            env: self.env_ref(resource.env.as_deref()),
-            other_org: resource
-                .org
-                .as_deref()
-                .is_some_and(|o| o != self.policy.org()),
+            permission: permission.and_then(|p| self.policy.permissions().index(p)),
+            env: self.env_ref(env),
+            other_org: org.is_some_and(|o| o != self.policy.org()),
         }
     }
 
@@ -357,7 +362,7 @@ impl<'p> Engine<'p> {
         trace: &mut Tracer<'_>,
     ) -> Result<(u32, Option<u32>), Decision> {
         let facts = self.token_facts(token);
-        let resolved = self.resolve_resource(resource);
+        let resolved = self.resolve_names(None, resource.env.as_deref(), resource.org.as_deref());
         self.gate_resolved(token, &facts, resource, &resolved, now, trace)
     }
 

@@ -175,11 +175,16 @@ fn origin_settings(env: &Env) -> std::result::Result<(String, Duration), Misconf
     Ok(settings)
 }
 
-/// The `name` of a JavaScript error.
-fn error_name(e: &JsValue) -> Option<String> {
-    js_sys::Reflect::get(e, &JsValue::from_str("name"))
+/// A string property of a JavaScript value (an error's `name` or `message`).
+fn js_text(value: &JsValue, property: &str) -> Option<String> {
+    js_sys::Reflect::get(value, &JsValue::from_str(property))
         .ok()
-        .and_then(|n| n.as_string())
+        .and_then(|v| v.as_string())
+}
+
+/// A runtime call on the way to the origin failed.
+fn origin_failure(e: JsValue) -> Failure {
+    Failure::Origin(js_text(&e, "message").unwrap_or_else(|| format!("{e:?}")))
 }
 
 /// How long to wait for the origin's response headers.
@@ -212,10 +217,7 @@ async fn handle(
     let url = worker::Url::parse(&req.url()).map_err(|e| Failure::Origin(e.to_string()))?;
     let method = req.method();
     let host = url.host_str().unwrap_or_default().to_owned();
-    let authorization = req
-        .headers()
-        .get("authorization")
-        .map_err(|e| Failure::Origin(format!("{e:?}")))?;
+    let authorization = req.headers().get("authorization").map_err(origin_failure)?;
     let incoming = Incoming {
         method: &method,
         host: &host,
@@ -277,14 +279,14 @@ async fn carry_out(
                 target.push('?');
                 target.push_str(q);
             }
-            let incoming = &req;
             // The outbound request takes the incoming one's headers and body (streamed) as
             // they are, inside the runtime; only the names to drop cross into wasm.
             let init = web_sys::RequestInit::new();
-            init.set_method(&incoming.method());
-            init.set_headers(&incoming.headers());
-            if !matches!(incoming.method().as_str(), "GET" | "HEAD") {
-                if let Some(body) = incoming.body() {
+            let method = req.method();
+            init.set_method(&method);
+            init.set_headers(&req.headers());
+            if !matches!(method.as_str(), "GET" | "HEAD") {
+                if let Some(body) = req.body() {
                     init.set_body(&body);
                 }
             }
@@ -292,8 +294,8 @@ async fn carry_out(
             // The runtime aborts the request when the origin's headers are late.
             let millis = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
             init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(millis)));
-            let outbound = web_sys::Request::new_with_str_and_init(&target, &init)
-                .map_err(|e| Failure::Origin(format!("{e:?}")))?;
+            let outbound =
+                web_sys::Request::new_with_str_and_init(&target, &init).map_err(origin_failure)?;
             let headers = outbound.headers();
             // Headers the client names in `Connection` are hop-by-hop too.
             let connection = headers
@@ -318,29 +320,20 @@ async fn carry_out(
                 }
             }
             for name in &drop {
-                headers
-                    .delete(name)
-                    .map_err(|e| Failure::Origin(format!("{e:?}")))?;
+                headers.delete(name).map_err(origin_failure)?;
             }
             for (name, value) in &identity {
-                headers
-                    .set(name, value)
-                    .map_err(|e| Failure::Origin(format!("{e:?}")))?;
+                headers.set(name, value).map_err(origin_failure)?;
             }
             let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
             match JsFuture::from(scope.fetch_with_request(&outbound)).await {
                 Ok(response) => response
                     .dyn_into::<web_sys::Response>()
-                    .map_err(|e| Failure::Origin(format!("{e:?}"))),
-                Err(e) if error_name(&e).as_deref() == Some("TimeoutError") => {
+                    .map_err(origin_failure),
+                Err(e) if js_text(&e, "name").as_deref() == Some("TimeoutError") => {
                     Err(Failure::OriginTimeout(timeout))
                 }
-                Err(e) => Err(Failure::Origin(
-                    js_sys::Reflect::get(&e, &JsValue::from_str("message"))
-                        .ok()
-                        .and_then(|m| m.as_string())
-                        .unwrap_or_else(|| format!("{e:?}")),
-                )),
+                Err(e) => Err(origin_failure(e)),
             }
         }
     }

@@ -200,15 +200,11 @@ pub struct Authorizer {
     serial: u32,
 }
 
-/// A name the package interned, with what it means in the authorizer's bundle.
+/// A name the package interned, with what it means in the authorizer's bundle as a
+/// permission, an environment and an organization.
 struct Atom {
     text: String,
-    /// The permission of that name, if declared.
-    permission: Option<portcullis::permission::PermissionIndex>,
-    /// The environment of that name.
-    env: portcullis::EnvRef,
-    /// Whether, as an organization, it is another than the bundle's.
-    other_org: bool,
+    meaning: portcullis::Resolved,
 }
 
 /// Most names one authorizer interns; the package starts over beyond it.
@@ -225,10 +221,9 @@ fn next_serial() -> u32 {
 }
 
 /// Rule ids by number, and numbers by the address of the bundle's shared id (what a decision
-/// carries) or by id.
+/// carries; a binding and an override of the same id share a number).
 struct RuleTable {
     names: Vec<std::sync::Arc<str>>,
-    numbers: portcullis::fxhash::FxHashMap<std::sync::Arc<str>, u32>,
     by_address: portcullis::fxhash::FxHashMap<usize, u32>,
 }
 
@@ -240,7 +235,8 @@ impl RuleTable {
     fn of(policy: &portcullis::model::Policy) -> RuleTable {
         let data = policy.data();
         let mut names = Vec::new();
-        let mut numbers = portcullis::fxhash::FxHashMap::default();
+        let mut numbers: portcullis::fxhash::FxHashMap<std::sync::Arc<str>, u32> =
+            portcullis::fxhash::FxHashMap::default();
         let mut by_address = portcullis::fxhash::FxHashMap::default();
         for id in data
             .bindings
@@ -248,17 +244,13 @@ impl RuleTable {
             .map(|b| &b.id)
             .chain(data.overrides.iter().map(|o| &o.id))
         {
-            if !numbers.contains_key(id) {
-                numbers.insert(id.clone(), names.len() as u32);
-                by_address.insert(address(id), names.len() as u32);
+            let number = *numbers.entry(id.clone()).or_insert_with(|| {
                 names.push(id.clone());
-            }
+                names.len() as u32 - 1
+            });
+            by_address.insert(address(id), number);
         }
-        RuleTable {
-            names,
-            numbers,
-            by_address,
-        }
+        RuleTable { names, by_address }
     }
 }
 
@@ -293,7 +285,6 @@ fn pack(decision: &portcullis::Decision, rules: &RuleTable) -> u32 {
         Some(r) => rules
             .by_address
             .get(&address(r))
-            .or_else(|| rules.numbers.get(r))
             .map_or(0x00FF_FFFF, |n| (n + 1).min(0x00FF_FFFE)),
     };
     reason | detail << 4 | rule << 8
@@ -454,14 +445,9 @@ impl Authorizer {
         if atoms.len() >= MAX_ATOMS {
             return 0;
         }
-        let policy = self.inner.policy();
         atoms.push(Atom {
             text: text.to_owned(),
-            permission: policy.permissions().index(text),
-            env: policy
-                .env_index(text)
-                .map_or(portcullis::EnvRef::Unknown, portcullis::EnvRef::Known),
-            other_org: text != policy.org(),
+            meaning: self.inner.resolve_names(Some(text), Some(text), Some(text)),
         });
         atoms.len() as u32
     }
@@ -861,9 +847,9 @@ impl Authorizer {
             return ASK_AGAIN;
         };
         let resolved = portcullis::Resolved {
-            permission: action.permission,
-            env: env.map_or(portcullis::EnvRef::Absent, |a| a.env),
-            other_org: org.is_some_and(|a| a.other_org),
+            permission: action.meaning.permission,
+            env: env.map_or(portcullis::EnvRef::Absent, |a| a.meaning.env),
+            other_org: org.is_some_and(|a| a.meaning.other_org),
         };
         let mut request = self.scratch.borrow_mut();
         fill_request(
