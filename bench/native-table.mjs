@@ -40,7 +40,7 @@ if (doc.includes("<!-- native:begin -->")) doc = doc.replace(/<!-- native:begin 
 else doc = doc.replace(/^# Benchmarks\n/, `# Benchmarks\n\n${section}\n`);
 // Sizes of the shipped wasm, when built.
 const artifacts = [
-  ["Worker wasm (`crates/gateway`, `worker-build --release`, wasm-opt)", "crates/gateway/build/index_bg.wasm"],
+  ["Worker wasm (`crates/gateway`, `scripts/build-worker`: release, wasm-opt -Oz)", "crates/gateway/build/index_bg.wasm"],
   ["npm wasm (`crates/js`, opt-level 3 with the signature crates for size, `wasm-opt -Oz`)", "npm/portcullis/dist/web/portcullis_bg.wasm"],
 ].filter(([, f]) => existsSync(f));
 if (artifacts.length) {

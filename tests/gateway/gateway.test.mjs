@@ -190,6 +190,29 @@ test("one JSON log line per decision, never the token", async () => {
   assert.ok(gw.logs.every((l) => !l.includes(signature)), "no log line carries a token");
 });
 
+test("DECISION_LOG=denied: no line for a forwarded request, one for each refusal", async () => {
+  const quiet = await startGateway({ origin: origin.url, decisionLog: "denied" });
+  try {
+    await quiet.put("client-a", bundles.get("client-a"));
+    const token = await mint({ sub: "ivan", env: "client-a-prod" });
+    const allowed = await quiet.fetch("/v1/envs/client-a-prod/config", { method: "PUT", headers: bearer(token), body: "{}" });
+    assert.equal(allowed.status, 200);
+    const decision = origin.seen.at(-1).headers["x-portcullis-decision"];
+    assert.match(decision, /^[0-9a-f]{24}$/, "the origin still gets the decision id");
+    const denied = await quiet.fetch("/v1/envs/client-a-dev/config", { method: "PUT", headers: bearer(token), body: "{}" });
+    assert.equal(denied.status, 403);
+    const { decision_id: deniedId } = await denied.json();
+    await sleep(200);
+    const lines = quiet.logs.map((l) => JSON.parse(l.slice(l.indexOf("{"))));
+    assert.ok(!lines.some((l) => l.decision_id === decision), "no line for the forwarded request");
+    const line = lines.find((l) => l.decision_id === deniedId);
+    assert.ok(line, `no line for the refusal among ${JSON.stringify(lines)}`);
+    assert.equal(line.reason, "cross_environment");
+  } finally {
+    await quiet.close();
+  }
+});
+
 test("every attack vector on the token path is a 401 at the gateway, for the same reason as at the core", async () => {
   const { readFileSync, mkdtempSync } = await import("node:fs");
   const { execFileSync } = await import("node:child_process");

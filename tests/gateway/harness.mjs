@@ -114,12 +114,13 @@ export default function (env) { return new FaultyKv(env); }
  * (see `faults`).
  */
 export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: keysJson = trustedKeys,
-  originTimeoutSeconds, faultyKv = false }) {
+  originTimeoutSeconds, faultyKv = false, decisionLog }) {
   const logs = [];
   let partial = "";
   const faults = { failing: false, delayMs: 0 };
   const bindings = { ORIGIN: origin, BUNDLE_KEYS: keysJson, BUNDLE_REFRESH_SECONDS: String(refreshSeconds) };
   if (originTimeoutSeconds !== undefined) bindings.ORIGIN_TIMEOUT_SECONDS = String(originTimeoutSeconds);
+  if (decisionLog !== undefined) bindings.DECISION_LOG = decisionLog;
   const gateway = {
     name: "gateway",
     modules: true,

@@ -1,0 +1,105 @@
+// The Cloudflare Worker's entry: the runtime's side of the gateway. Everything that is a
+// runtime object (the request, its headers and streamed body, Workers KV, `fetch`) stays here;
+// the decision crosses into wasm as strings and comes back as one outcome string (see
+// crates/gateway/src/edge.rs for its fields). One `Edge` per isolate keeps the verified
+// bundles and tokens.
+import wasmModule from "./index_bg.wasm";
+import { Edge, initSync } from "./glue/portcullis_gateway.js";
+
+initSync({ module: wasmModule });
+
+const SEP = "\0";
+let edge;
+let origin = "";
+let timeoutMs = 30000;
+
+/** A setting as text: vars may be strings or JSON values, secrets are strings. */
+function setting(value) {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function gatewayFor(env) {
+  if (edge === undefined) {
+    edge = new Edge(setting(env.BUNDLE_KEYS), setting(env.BUNDLE_REFRESH_SECONDS), setting(env.ORIGIN),
+      setting(env.ORIGIN_TIMEOUT_SECONDS), setting(env.DECISION_LOG));
+    origin = edge.origin;
+    timeoutMs = edge.originTimeoutMs;
+  }
+  return edge;
+}
+
+/** An `R` outcome as a response: status, log line, JSON body, header pairs. */
+function answer(fields) {
+  console.log(fields[3]);
+  const headers = new Headers({ "content-type": "application/json", "cache-control": "no-store" });
+  for (let i = 5; i + 1 < fields.length; i += 2) headers.set(fields[i], fields[i + 1]);
+  return new Response(fields[4], { status: Number(fields[2]), headers });
+}
+
+async function forward(gateway, request, url, fields) {
+  if (fields[2] !== "") console.log(fields[2]);
+  // The outbound headers are built once, as a list of pairs (duplicates kept): the incoming
+  // ones the gateway lets through, then the identity headers of the decision.
+  const incoming = [];
+  let names = "";
+  for (const pair of request.headers) {
+    incoming.push(pair);
+    names = names === "" ? pair[0] : `${names}${SEP}${pair[0]}`;
+  }
+  const dropped = gateway.headersToDrop(names, request.headers.get("connection") ?? undefined);
+  const drop = dropped === "" ? undefined : new Set(dropped.split(SEP));
+  const headers = drop === undefined ? incoming : incoming.filter((pair) => !drop.has(pair[0]));
+  for (let i = 3; i + 1 < fields.length; i += 2) headers.push([fields[i], fields[i + 1]]);
+  const method = request.method;
+  const init = { method, headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
+  if (method !== "GET" && method !== "HEAD" && request.body !== null) init.body = request.body;
+  try {
+    return await fetch(origin + url.pathname + url.search, init);
+  } catch (e) {
+    const timedOut = e?.name === "TimeoutError";
+    return answer(gateway.failure(fields[1], timedOut, String(e?.message ?? e)).split(SEP));
+  }
+}
+
+async function readBundle(env, org) {
+  try {
+    if (!env.BUNDLES) return { error: "BUNDLES is not bound" };
+    const bytes = await env.BUNDLES.get(`bundle:${org}`, "arrayBuffer");
+    return { bytes: bytes === null ? undefined : new Uint8Array(bytes) };
+  } catch (e) {
+    return { error: String(e?.message ?? e) };
+  }
+}
+
+async function handle(request, env) {
+  const gateway = gatewayFor(env);
+  const url = new URL(request.url);
+  const authorization = request.headers.get("authorization") ?? undefined;
+  let now = Date.now();
+  let fields = gateway.decide(request.method, url.hostname, url.pathname, authorization, now).split(SEP);
+  if (fields[0] === "B") {
+    const org = fields[2];
+    const { bytes, error } = await readBundle(env, org);
+    now = Date.now();
+    fields = gateway.decideWithBundle(fields[1], request.method, url.hostname, url.pathname, authorization, now,
+      org, bytes, error).split(SEP);
+  }
+  if (fields[0] === "F") return forward(gateway, request, url, fields);
+  return answer(fields);
+}
+
+export default {
+  async fetch(request, env) {
+    try {
+      return await handle(request, env);
+    } catch (e) {
+      // The wasm side does not panic on any input; should it ever trap, the request is
+      // refused (fail closed) and the next one starts from a fresh gateway state.
+      edge = undefined;
+      console.log(JSON.stringify({ error: "gateway_fault", message: String(e?.message ?? e) }));
+      return new Response(JSON.stringify({ error: "unavailable", reason: "gateway_fault" }),
+        { status: 503, headers: { "content-type": "application/json", "cache-control": "no-store" } });
+    }
+  },
+};

@@ -1,0 +1,377 @@
+//! The gateway's face towards its JavaScript Worker entry (`crates/gateway/js/worker.mjs`).
+//!
+//! The entry keeps every runtime object (the request, its headers and body, KV, `fetch`) on
+//! its side and hands this module plain strings and integers: the method, host, path and
+//! `Authorization` header of a request, the time, and a bundle's bytes when one was read. The
+//! answer crosses back as one [`Outcome`] string, so that a decision costs one call (two when
+//! a bundle has to be read first).
+//!
+//! An outcome is a list of fields separated by NUL (`\0`), which no header, log line or JSON
+//! body can hold; a plan with a NUL in any field is answered 502 instead of being encoded.
+//!
+//! - `R`, decision id, status, log line, JSON body, then header name/value pairs: answer so;
+//! - `F`, decision id, log line (empty when forwarded requests are not logged), then identity
+//!   header name/value pairs: forward to the origin;
+//! - `B`, decision id, organization: read that organization's bundle and call
+//!   [`Edge::decide_with_bundle`].
+
+use std::time::Duration;
+
+use portcullis::BundleKeys;
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::logic::{forwardable, Config, Gateway, Incoming, LogLine, Lookup, Plan, Start};
+
+/// Field separator of an outcome.
+const SEP: char = '\0';
+
+/// The origin's settings, or why the gateway cannot forward.
+struct Origin {
+    base: Result<String, String>,
+    timeout: Duration,
+}
+
+/// One isolate's gateway: configuration read once from the Worker's environment, bundles and
+/// verified tokens kept across requests.
+#[wasm_bindgen]
+pub struct Edge {
+    gateway: Result<Gateway, String>,
+    origin: Origin,
+    log_forwarded: bool,
+}
+
+fn config(bundle_keys: Option<String>, refresh: Option<String>) -> Result<Config, String> {
+    let jwks = bundle_keys.ok_or("BUNDLE_KEYS is not set")?;
+    let value: Value =
+        serde_json::from_str(&jwks).map_err(|e| format!("BUNDLE_KEYS is not JSON: {e}"))?;
+    let list = value.get("keys").cloned().unwrap_or(value);
+    let jwks: Vec<portcullis::Jwk> = serde_json::from_value(match list {
+        Value::Array(a) => Value::Array(a),
+        one => Value::Array(vec![one]),
+    })
+    .map_err(|e| format!("BUNDLE_KEYS: {e}"))?;
+    let mut trusted = BundleKeys::new();
+    for jwk in &jwks {
+        trusted
+            .add_jwk(jwk)
+            .map_err(|e| format!("BUNDLE_KEYS: {e}"))?;
+    }
+    let refresh_seconds = refresh.and_then(|s| s.trim().parse().ok()).unwrap_or(30);
+    Ok(Config {
+        trusted,
+        refresh_seconds,
+        max_orgs: 256,
+        max_tokens: 10_000,
+        memory_bytes: || Some(core::arch::wasm32::memory_size::<0>() as u64 * 65_536),
+    })
+}
+
+/// How long to wait for the origin's response headers: `ORIGIN_TIMEOUT_SECONDS`, default 30,
+/// at most 600.
+fn origin_timeout(setting: Option<String>) -> Duration {
+    setting
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::from_millis((s.min(600.0) * 1000.0) as u64))
+        .unwrap_or(Duration::from_secs(30))
+}
+
+fn decision_id() -> String {
+    let mut bytes = [0u8; 12];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        let t = js_sys_now_millis();
+        bytes[..8].copy_from_slice(&t.to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+fn js_sys_now_millis() -> u64 {
+    date_now() as u64
+}
+
+/// Builds an outcome, refusing fields that would break its framing.
+struct Fields(String);
+
+impl Fields {
+    fn new(kind: &str, decision_id: &str) -> Self {
+        let mut out = String::with_capacity(512);
+        out.push_str(kind);
+        out.push(SEP);
+        out.push_str(decision_id);
+        Fields(out)
+    }
+
+    fn push(&mut self, field: &str) -> Result<(), Unencodable> {
+        if field.contains(SEP) {
+            return Err(Unencodable);
+        }
+        self.0.push(SEP);
+        self.0.push_str(field);
+        Ok(())
+    }
+}
+
+/// A plan holds a NUL: it cannot be handed to the runtime.
+struct Unencodable;
+
+fn log_text(line: &LogLine) -> String {
+    serde_json::to_string(line).unwrap_or_default()
+}
+
+fn respond(
+    decision_id: &str,
+    status: u16,
+    log: &str,
+    body: &Value,
+    headers: &[(String, String)],
+) -> Result<String, Unencodable> {
+    let mut f = Fields::new("R", decision_id);
+    f.push(&status.to_string())?;
+    f.push(log)?;
+    f.push(&body.to_string())?;
+    for (name, value) in headers {
+        f.push(name)?;
+        f.push(value)?;
+    }
+    Ok(f.0)
+}
+
+/// An answer of the gateway itself when a plan cannot be carried out.
+fn failure(decision_id: &str, status: u16, error: &str, reason: &str, log: Value) -> String {
+    let body = json!({ "error": error, "reason": reason, "decision_id": decision_id });
+    respond(decision_id, status, &log.to_string(), &body, &[]).unwrap_or_default()
+}
+
+fn misconfigured(decision_id: &str, message: &str) -> String {
+    failure(
+        decision_id,
+        503,
+        "unavailable",
+        "gateway_misconfigured",
+        json!({ "error": "misconfigured", "message": message, "decision_id": decision_id }),
+    )
+}
+
+fn unforwardable(decision_id: &str) -> String {
+    failure(
+        decision_id,
+        502,
+        "bad_gateway",
+        "identity_not_forwardable",
+        json!({ "error": "identity_not_forwardable", "decision_id": decision_id }),
+    )
+}
+
+#[wasm_bindgen]
+impl Edge {
+    /// Reads the Worker's settings (`BUNDLE_KEYS`, `BUNDLE_REFRESH_SECONDS`, `ORIGIN`,
+    /// `ORIGIN_TIMEOUT_SECONDS`, `DECISION_LOG`). Never fails: a misconfiguration is answered
+    /// 503 per request, and a missing `ORIGIN` only for requests that would be forwarded.
+    ///
+    /// `DECISION_LOG` is `all` (the default: one line per decision) or `denied` (no line for
+    /// forwarded requests, which carry their decision id to the origin); any other value is
+    /// taken as `all`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        bundle_keys: Option<String>,
+        refresh_seconds: Option<String>,
+        origin: Option<String>,
+        origin_timeout_seconds: Option<String>,
+        decision_log: Option<String>,
+    ) -> Edge {
+        console_error_panic_hook::set_once();
+        let base = origin
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .ok_or_else(|| "ORIGIN is not set".to_owned());
+        Edge {
+            gateway: config(bundle_keys, refresh_seconds).map(Gateway::new),
+            origin: Origin {
+                base,
+                timeout: origin_timeout(origin_timeout_seconds),
+            },
+            log_forwarded: decision_log.is_none_or(|l| !l.trim().eq_ignore_ascii_case("denied")),
+        }
+    }
+
+    /// The origin's base URL, without a trailing `/` (empty when `ORIGIN` is not set).
+    #[wasm_bindgen(getter)]
+    pub fn origin(&self) -> String {
+        self.origin.base.clone().unwrap_or_default()
+    }
+
+    /// How long to wait for the origin's response headers, in milliseconds.
+    #[wasm_bindgen(getter, js_name = originTimeoutMs)]
+    pub fn origin_timeout_ms(&self) -> u32 {
+        u32::try_from(self.origin.timeout.as_millis()).unwrap_or(u32::MAX)
+    }
+
+    /// The first step of a request: an answer, a forward, or the organization whose bundle
+    /// must be read (see the module's documentation for the outcome's fields).
+    pub fn decide(
+        &mut self,
+        method: &str,
+        host: &str,
+        path: &str,
+        authorization: Option<String>,
+        now_ms: f64,
+    ) -> String {
+        let id = decision_id();
+        let now = (now_ms / 1000.0).floor() as i64;
+        let incoming = Incoming {
+            method,
+            host,
+            path,
+            authorization: authorization.as_deref(),
+        };
+        let gateway = match &mut self.gateway {
+            Ok(g) => g,
+            Err(m) => return misconfigured(&id, m),
+        };
+        let (org, token) = match gateway.start(&incoming, now, &id) {
+            Start::Done(plan) => return self.encode(*plan, &id),
+            Start::NeedBundle { org, token } => (org, token),
+        };
+        match gateway.bundle_for(&org, now) {
+            Lookup::Ready(authorizer) => {
+                let plan = gateway.finish(&incoming, &org, token, Some(authorizer), now, &id);
+                self.encode(plan, &id)
+            }
+            Lookup::Fetch => {
+                let mut f = Fields::new("B", &id);
+                match f.push(&org) {
+                    Ok(()) => f.0,
+                    // An organization named with a NUL has no bundle.
+                    Err(Unencodable) => {
+                        let plan = gateway.finish(&incoming, &org, token, None, now, &id);
+                        self.encode(plan, &id)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The second step, with what was read for `org`'s bundle: its bytes, nothing (no such
+    /// key), or the error of the read (`kv_error`).
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = decideWithBundle)]
+    pub fn decide_with_bundle(
+        &mut self,
+        decision_id: &str,
+        method: &str,
+        host: &str,
+        path: &str,
+        authorization: Option<String>,
+        now_ms: f64,
+        org: &str,
+        bundle: Option<Vec<u8>>,
+        kv_error: Option<String>,
+    ) -> String {
+        let now = (now_ms / 1000.0).floor() as i64;
+        let incoming = Incoming {
+            method,
+            host,
+            path,
+            authorization: authorization.as_deref(),
+        };
+        let gateway = match &mut self.gateway {
+            Ok(g) => g,
+            Err(m) => return misconfigured(decision_id, m),
+        };
+        let token = match gateway.start(&incoming, now, decision_id) {
+            Start::Done(plan) => return self.encode(*plan, decision_id),
+            Start::NeedBundle { token, .. } => token,
+        };
+        let fetched = match kv_error {
+            Some(e) => Err(e),
+            None => Ok(bundle),
+        };
+        let authorizer = gateway.offer_bundle(org, fetched, now);
+        let plan = gateway.finish(&incoming, org, token, authorizer, now, decision_id);
+        self.encode(plan, decision_id)
+    }
+
+    /// The gateway's answer when carrying out a forward failed: `timeout` for the origin's
+    /// headers arriving too late (504), otherwise the origin being unreachable (502).
+    pub fn failure(&self, decision_id: &str, timeout: bool, message: &str) -> String {
+        if timeout {
+            let after = self.origin.timeout.as_millis() as u64;
+            failure(
+                decision_id,
+                504,
+                "gateway_timeout",
+                "origin_timeout",
+                json!({ "error": "origin_timeout", "after_ms": after, "decision_id": decision_id }),
+            )
+        } else {
+            failure(
+                decision_id,
+                502,
+                "bad_gateway",
+                "origin_unreachable",
+                json!({ "error": "origin_unreachable", "message": message, "decision_id": decision_id }),
+            )
+        }
+    }
+
+    /// Of the outbound request's header names (NUL-separated, as the runtime lists them), those
+    /// to drop: hop-by-hop ones, those the client's `Connection` header names, and any
+    /// `x-portcullis-` header the client sent. NUL-separated again.
+    #[wasm_bindgen(js_name = headersToDrop)]
+    pub fn headers_to_drop(&self, names: &str, connection: Option<String>) -> String {
+        let connection = connection.unwrap_or_default().to_ascii_lowercase();
+        let named: Vec<&str> = connection
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut drop = String::new();
+        for name in names.split(SEP).filter(|n| !n.is_empty()) {
+            let lower = name.to_ascii_lowercase();
+            if !forwardable(name) || named.contains(&lower.as_str()) {
+                if !drop.is_empty() {
+                    drop.push(SEP);
+                }
+                drop.push_str(name);
+            }
+        }
+        drop
+    }
+
+    fn encode(&self, plan: Plan, decision_id: &str) -> String {
+        let encoded = match plan {
+            Plan::Respond {
+                status,
+                body,
+                headers,
+                log,
+            } => respond(decision_id, status, &log_text(&log), &body, &headers),
+            Plan::Forward { identity, log } => {
+                if let Err(m) = &self.origin.base {
+                    return misconfigured(decision_id, m);
+                }
+                let mut f = Fields::new("F", decision_id);
+                let line = if self.log_forwarded {
+                    log_text(&log)
+                } else {
+                    String::new()
+                };
+                let mut pushed = f.push(&line);
+                for (name, value) in &identity {
+                    pushed = pushed
+                        .and_then(|()| f.push(name))
+                        .and_then(|()| f.push(value));
+                }
+                pushed.map(|()| f.0)
+            }
+        };
+        encoded.unwrap_or_else(|Unencodable| unforwardable(decision_id))
+    }
+}

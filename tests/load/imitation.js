@@ -1,0 +1,24 @@
+// A control for load runs: a JavaScript Worker doing the runtime work the gateway does for an
+// allowed request (a decision id from crypto.getRandomValues, one JSON log line, the outbound
+// request built from the incoming header pairs minus the hop-by-hop ones plus five identity
+// headers, an AbortSignal.timeout on it), with a fixed decision and no token or policy at all.
+// The gateway's cost beyond this one is its decision.
+const DROP = new Set(["authorization", "connection", "keep-alive", "proxy-authorization", "te", "trailer",
+  "transfer-encoding", "upgrade", "host"]);
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+    console.log(JSON.stringify({ time: Math.floor(Date.now() / 1000), org: "client-a", env: "client-a-dev", sub: "dana",
+      action: "workflows:read", resource: "workflows/wf-1", reason: "allowed", rule: "dana:editor@client-a-dev",
+      bundle_version: 1, decision_id: id }));
+    const headers = [];
+    for (const pair of request.headers) if (!DROP.has(pair[0])) headers.push(pair);
+    headers.push(["x-portcullis-principal", "user:dana"], ["x-portcullis-org", "client-a"],
+      ["x-portcullis-decision", id], ["x-portcullis-env", "client-a-dev"], ["x-portcullis-bundle-version", "1"]);
+    const init = { method: request.method, headers, redirect: "manual", signal: AbortSignal.timeout(30000) };
+    if (request.method !== "GET" && request.method !== "HEAD" && request.body !== null) init.body = request.body;
+    return fetch(env.ORIGIN + url.pathname + url.search, init);
+  },
+};
