@@ -79,11 +79,10 @@ async function handle(request, env) {
   let now = Date.now();
   let fields = gateway.decide(request.method, url.hostname, url.pathname, authorization, now).split(SEP);
   if (fields[0] === "B") {
-    const org = fields[2];
-    const { bytes, error } = await readBundle(env, org);
+    const { bytes, error } = await readBundle(env, fields[2]);
     now = Date.now();
     fields = gateway.decideWithBundle(fields[1], request.method, url.hostname, url.pathname, authorization, now,
-      org, bytes, error).split(SEP);
+      bytes, error).split(SEP);
   }
   if (fields[0] === "F") return forward(gateway, request, url, fields);
   return answer(fields);

@@ -13,7 +13,7 @@
 //! - `F`, decision id, log line (empty when forwarded requests are not logged), then identity
 //!   header name/value pairs: forward to the origin;
 //! - `B`, decision id, organization: read that organization's bundle and call
-//!   [`Edge::decide_with_bundle`].
+//!   [`Edge::decide_with_bundle`] with the same request.
 
 use std::time::Duration;
 
@@ -224,42 +224,12 @@ impl Edge {
         now_ms: f64,
     ) -> String {
         let id = decision_id();
-        let now = (now_ms / 1000.0).floor() as i64;
-        let incoming = Incoming {
-            method,
-            host,
-            path,
-            authorization: authorization.as_deref(),
-        };
-        let gateway = match &mut self.gateway {
-            Ok(g) => g,
-            Err(m) => return misconfigured(&id, m),
-        };
-        let (org, token) = match gateway.start(&incoming, now, &id) {
-            Start::Done(plan) => return self.encode(*plan, &id),
-            Start::NeedBundle { org, token } => (org, token),
-        };
-        match gateway.bundle_for(&org, now) {
-            Lookup::Ready(authorizer) => {
-                let plan = gateway.finish(&incoming, &org, token, Some(authorizer), now, &id);
-                self.encode(plan, &id)
-            }
-            Lookup::Fetch => {
-                let mut f = Fields::new("B", &id);
-                match f.push(&org) {
-                    Ok(()) => f.0,
-                    // An organization named with a NUL has no bundle.
-                    Err(Unencodable) => {
-                        let plan = gateway.finish(&incoming, &org, token, None, now, &id);
-                        self.encode(plan, &id)
-                    }
-                }
-            }
-        }
+        let request = (method, host, path, authorization.as_deref());
+        self.run(&id, request, now_ms, None)
     }
 
-    /// The second step, with what was read for `org`'s bundle: its bytes, nothing (no such
-    /// key), or the error of the read (`kv_error`).
+    /// The second step, with what was read for the organization's bundle: its bytes, nothing
+    /// (no such key), or the error of the read (`kv_error`).
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = decideWithBundle)]
     pub fn decide_with_bundle(
@@ -270,32 +240,15 @@ impl Edge {
         path: &str,
         authorization: Option<String>,
         now_ms: f64,
-        org: &str,
         bundle: Option<Vec<u8>>,
         kv_error: Option<String>,
     ) -> String {
-        let now = (now_ms / 1000.0).floor() as i64;
-        let incoming = Incoming {
-            method,
-            host,
-            path,
-            authorization: authorization.as_deref(),
-        };
-        let gateway = match &mut self.gateway {
-            Ok(g) => g,
-            Err(m) => return misconfigured(decision_id, m),
-        };
-        let token = match gateway.start(&incoming, now, decision_id) {
-            Start::Done(plan) => return self.encode(*plan, decision_id),
-            Start::NeedBundle { token, .. } => token,
-        };
         let fetched = match kv_error {
             Some(e) => Err(e),
             None => Ok(bundle),
         };
-        let authorizer = gateway.offer_bundle(org, fetched, now);
-        let plan = gateway.finish(&incoming, org, token, authorizer, now, decision_id);
-        self.encode(plan, decision_id)
+        let request = (method, host, path, authorization.as_deref());
+        self.run(decision_id, request, now_ms, Some(fetched))
     }
 
     /// The gateway's answer when carrying out a forward failed: `timeout` for the origin's
@@ -343,6 +296,48 @@ impl Edge {
             }
         }
         drop
+    }
+
+    /// Both steps: the request as the logic sees it, its token's organization, the bundle
+    /// (cached, just read, or to be read), then the plan.
+    fn run(
+        &mut self,
+        id: &str,
+        (method, host, path, authorization): (&str, &str, &str, Option<&str>),
+        now_ms: f64,
+        fetched: Option<Result<Option<Vec<u8>>, String>>,
+    ) -> String {
+        let now = (now_ms / 1000.0).floor() as i64;
+        let incoming = Incoming {
+            method,
+            host,
+            path,
+            authorization,
+        };
+        let gateway = match &mut self.gateway {
+            Ok(g) => g,
+            Err(m) => return misconfigured(id, m),
+        };
+        let (org, token) = match gateway.start(&incoming, now, id) {
+            Start::Done(plan) => return self.encode(*plan, id),
+            Start::NeedBundle { org, token } => (org, token),
+        };
+        let authorizer = match fetched {
+            Some(fetched) => gateway.offer_bundle(&org, fetched, now),
+            None => match gateway.bundle_for(&org, now) {
+                Lookup::Ready(authorizer) => Some(authorizer),
+                Lookup::Fetch => {
+                    let mut f = Fields::new("B", id);
+                    match f.push(&org) {
+                        Ok(()) => return f.0,
+                        // An organization named with a NUL has no bundle.
+                        Err(Unencodable) => None,
+                    }
+                }
+            },
+        };
+        let plan = gateway.finish(&incoming, &org, token, authorizer, now, id);
+        self.encode(plan, id)
     }
 
     fn encode(&self, plan: Plan, decision_id: &str) -> String {
