@@ -35,6 +35,9 @@ for (const token of tokens) {
     const header = Buffer.from(h, 'base64url');
     const payload = Buffer.from(p ?? '', 'base64url');
     seed('token_verify', Buffer.concat([Buffer.from([1]), header, Buffer.from('\n'), payload]));
+    // token_json: the segments' JSON alone.
+    seed('token_json', header);
+    seed('token_json', payload);
   } catch {
     // Not base64url: the raw form is enough.
   }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::Alg;
 use crate::model::Policy;
-use crate::strict_json;
+use crate::strict_json::{self, JsonValue};
 
 /// Largest token accepted, in bytes. Larger ones are refused before any decoding.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -177,22 +177,62 @@ impl std::fmt::Display for TokenError {
     }
 }
 
-#[derive(Deserialize)]
-struct RawHeader {
-    alg: Option<String>,
-    typ: Option<String>,
-    kid: Option<String>,
-    crit: Option<serde_json::Value>,
-    jwk: Option<serde_json::Value>,
-    jku: Option<serde_json::Value>,
-    x5u: Option<serde_json::Value>,
-    x5c: Option<serde_json::Value>,
-    x5t: Option<serde_json::Value>,
-    #[serde(rename = "x5t#S256")]
-    x5t_s256: Option<serde_json::Value>,
-    zip: Option<serde_json::Value>,
-    b64: Option<serde_json::Value>,
+/// The members of a token segment (a JSON object), taken out by name. A member whose value
+/// is `null` counts as absent; one of the wrong type makes the segment `token_bad_json`.
+struct Members(Vec<(String, JsonValue)>);
+
+impl Members {
+    fn take(&mut self, name: &str) -> Option<JsonValue> {
+        let at = self.0.iter().position(|(n, _)| n == name)?;
+        match self.0.swap_remove(at).1 {
+            JsonValue::Null => None,
+            value => Some(value),
+        }
+    }
+
+    fn present(&self, name: &str) -> bool {
+        self.0
+            .iter()
+            .any(|(n, v)| n == name && *v != JsonValue::Null)
+    }
+
+    fn string(&mut self, name: &str) -> Result<Option<String>, TokenError> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(JsonValue::Str(s)) => Ok(Some(s)),
+            Some(_) => Err(TokenError::BadJson),
+        }
+    }
+
+    fn number(&mut self, name: &str) -> Result<Option<JsonValue>, TokenError> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(n @ (JsonValue::Int(_) | JsonValue::Float(_))) => Ok(Some(n)),
+            Some(_) => Err(TokenError::BadJson),
+        }
+    }
+
+    /// `aud`: one string or an array of strings.
+    fn audience(&mut self) -> Result<Option<Vec<String>>, TokenError> {
+        match self.take("aud") {
+            None => Ok(None),
+            Some(JsonValue::Str(s)) => Ok(Some(vec![s])),
+            Some(JsonValue::Array(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    JsonValue::Str(s) => Ok(s),
+                    _ => Err(TokenError::BadJson),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(TokenError::BadJson),
+        }
+    }
 }
+
+/// Header members that are refused whatever their value: they would let the token name
+/// its own key or change how its payload is read.
+const FORBIDDEN_HEADERS: [&str; 8] = ["jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "zip", "b64"];
 
 /// A token whose shape and header passed every check, not yet its signature or claims.
 #[derive(Debug)]
@@ -214,12 +254,11 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, TokenError> {
         .map_err(|_| TokenError::Malformed)
 }
 
-fn parse_object<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, TokenError> {
-    strict_json::check(bytes, MAX_TOKEN_JSON_DEPTH).map_err(|_| TokenError::BadJson)?;
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(TokenError::BadJson);
+fn parse_object(bytes: &[u8]) -> Result<Members, TokenError> {
+    match strict_json::parse(bytes, MAX_TOKEN_JSON_DEPTH) {
+        Ok(JsonValue::Object(members)) => Ok(Members(members)),
+        _ => Err(TokenError::BadJson),
     }
-    serde_json::from_slice(bytes).map_err(|_| TokenError::BadJson)
 }
 
 impl<'a> UnverifiedToken<'a> {
@@ -240,33 +279,25 @@ impl<'a> UnverifiedToken<'a> {
         let signing_input = token
             .get(..header_b64.len() + 1 + payload_b64.len())
             .ok_or(TokenError::Malformed)?;
-        let header: RawHeader = parse_object(&decode_segment(header_b64)?)?;
-        for (name, present) in [
-            ("jwk", header.jwk.is_some()),
-            ("jku", header.jku.is_some()),
-            ("x5u", header.x5u.is_some()),
-            ("x5c", header.x5c.is_some()),
-            ("x5t", header.x5t.is_some()),
-            ("x5t#S256", header.x5t_s256.is_some()),
-            ("zip", header.zip.is_some()),
-            ("b64", header.b64.is_some()),
-        ] {
-            if present {
-                return Err(TokenError::ForbiddenHeader(name));
-            }
+        let mut header = parse_object(&decode_segment(header_b64)?)?;
+        let (alg, typ, kid) = (
+            header.string("alg")?,
+            header.string("typ")?,
+            header.string("kid")?,
+        );
+        if let Some(name) = FORBIDDEN_HEADERS.into_iter().find(|n| header.present(n)) {
+            return Err(TokenError::ForbiddenHeader(name));
         }
-        if header.crit.is_some() {
+        if header.present("crit") {
             return Err(TokenError::UnsupportedCritical);
         }
-        let alg = header
-            .alg
+        let alg = alg
             .as_deref()
             .and_then(Alg::parse)
             .ok_or(TokenError::UnsupportedAlgorithm)?;
-        let typ = header.typ.ok_or(TokenError::MissingType)?;
+        let typ = typ.ok_or(TokenError::MissingType)?;
         let kind = TokenKind::from_typ(&typ).ok_or(TokenError::UnknownType)?;
-        let kid = header
-            .kid
+        let kid = kid
             .filter(|k| !k.is_empty())
             .ok_or(TokenError::MissingKeyId)?;
         Ok(UnverifiedToken {
@@ -297,13 +328,9 @@ impl<'a> UnverifiedToken<'a> {
     /// The `org` claim as the token states it, **not verified**: only for choosing which
     /// organization's bundle to verify the token against. `None` when absent or unreadable.
     pub fn org_hint(&self) -> Option<String> {
-        #[derive(Deserialize)]
-        struct OrgOnly {
-            org: Option<String>,
-        }
         let payload = decode_segment(self.payload_b64).ok()?;
-        let claims: OrgOnly = parse_object(&payload).ok()?;
-        claims.org.filter(|o| !o.is_empty() && o.len() <= 255)
+        let org = parse_object(&payload).ok()?.string("org").ok()??;
+        Some(org).filter(|o| !o.is_empty() && o.len() <= 255)
     }
 
     /// Verifies signature and claims against the issuers of `policy`.
@@ -332,8 +359,7 @@ impl<'a> UnverifiedToken<'a> {
         {
             return Err(TokenError::BadSignature);
         }
-        let claims: RawClaims =
-            parse_object(&decode_segment(self.payload_b64)?).map_err(|_| TokenError::BadJson)?;
+        let claims = RawClaims::read(parse_object(&decode_segment(self.payload_b64)?)?)?;
         let leeway = issuer.leeway.min(MAX_LEEWAY) as i64;
         let token = claims.check(self.kind, &issuer.iss)?;
         let audience = options.audience.unwrap_or(&issuer.audience);
@@ -377,21 +403,13 @@ pub struct VerifyOptions<'a> {
     pub audience: Option<&'a str>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
 struct RawClaims {
     iss: Option<String>,
     sub: Option<String>,
-    aud: Option<Audience>,
-    exp: Option<serde_json::Number>,
-    nbf: Option<serde_json::Number>,
-    iat: Option<serde_json::Number>,
+    aud: Option<Vec<String>>,
+    exp: Option<JsonValue>,
+    nbf: Option<JsonValue>,
+    iat: Option<JsonValue>,
     jti: Option<String>,
     org: Option<String>,
     env: Option<String>,
@@ -399,17 +417,14 @@ struct RawClaims {
     scope: Option<String>,
 }
 
-fn numeric_date(
-    n: Option<serde_json::Number>,
-    name: &'static str,
-) -> Result<Option<i64>, TokenError> {
-    let Some(n) = n else { return Ok(None) };
-    if let Some(i) = n.as_i64() {
-        return Ok(Some(i));
-    }
-    match n.as_f64() {
-        Some(f) if f.is_finite() && f.abs() < 1e15 => Ok(Some(f.floor() as i64)),
-        _ => Err(TokenError::InvalidClaim(name)),
+/// A NumericDate (RFC 7519) as whole seconds: fractions are cut off; beyond ±10^15 it is
+/// refused.
+fn numeric_date(n: Option<JsonValue>, name: &'static str) -> Result<Option<i64>, TokenError> {
+    match n {
+        None => Ok(None),
+        Some(JsonValue::Int(i)) => Ok(Some(i)),
+        Some(JsonValue::Float(f)) if f.is_finite() && f.abs() < 1e15 => Ok(Some(f.floor() as i64)),
+        Some(_) => Err(TokenError::InvalidClaim(name)),
     }
 }
 
@@ -422,6 +437,22 @@ fn required(v: Option<String>, name: &'static str) -> Result<String, TokenError>
 }
 
 impl RawClaims {
+    fn read(mut m: Members) -> Result<Self, TokenError> {
+        Ok(RawClaims {
+            iss: m.string("iss")?,
+            sub: m.string("sub")?,
+            aud: m.audience()?,
+            exp: m.number("exp")?,
+            nbf: m.number("nbf")?,
+            iat: m.number("iat")?,
+            jti: m.string("jti")?,
+            org: m.string("org")?,
+            env: m.string("env")?,
+            client_id: m.string("client_id")?,
+            scope: m.string("scope")?,
+        })
+    }
+
     fn check(self, kind: TokenKind, iss: &str) -> Result<VerifiedToken, TokenError> {
         let token_iss = required(self.iss, "iss")?;
         if token_iss != iss {
@@ -430,9 +461,8 @@ impl RawClaims {
         let sub = required(self.sub, "sub")?;
         let audience = match self.aud {
             None => return Err(TokenError::MissingClaim("aud")),
-            Some(Audience::One(a)) => vec![a],
-            Some(Audience::Many(list)) if !list.is_empty() && list.len() <= 16 => list,
-            Some(Audience::Many(_)) => return Err(TokenError::InvalidClaim("aud")),
+            Some(list) if !list.is_empty() && list.len() <= 16 => list,
+            Some(_) => return Err(TokenError::InvalidClaim("aud")),
         };
         let exp = numeric_date(self.exp, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
         let iat = numeric_date(self.iat, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
