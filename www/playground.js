@@ -1,8 +1,8 @@
 // The policy playground: compile a policy source into an unsigned preview, ask questions as
 // any member, and see the effective-permission matrices. Everything runs in the browser.
-import init, { compilePolicy } from "./pkg/index.mjs";
+import init, { compilePolicy, initCompiler } from "./pkg/index.mjs";
 
-await init();
+await Promise.all([init(), initCompiler()]);
 const $ = (id) => document.getElementById(id);
 $("policy").value = await (await fetch("examples/access-levels.json")).text();
 let preview = null;

@@ -172,6 +172,11 @@ export class Authorizer {
   private constructor();
   /** Verifies and loads a signed bundle; throws a `PortcullisError` (`bundle_*`) when refused. */
   static fromBundle(bytes: Uint8Array, trustedKeys: TrustedKeys, opts?: LoadOptions): Authorizer;
+  /**
+   * An unsigned preview from a bundle body made by the policy compiler (what `compilePolicy`
+   * does). No signature is checked: never pass it bytes from outside the page or process.
+   */
+  static fromPreviewBody(body: Uint8Array): Authorizer;
   readonly version: number;
   readonly org: string;
   readonly provenance: "signed_bundle" | "unsigned_preview";
@@ -230,9 +235,16 @@ export interface PreviewClaims {
 
 /**
  * Compiles a policy source into an unsigned preview authorizer (the playground). It can
- * never be made from bundle bytes.
+ * never be made from bundle bytes. The compiler is a wasm module of its own: Node loads it on
+ * the first call; browsers need `await initCompiler()` first (else `compiler_not_loaded`).
+ * Errors: `policy_invalid` (with `errors`, each a JSON pointer and a message), `unknown_org`.
  */
 export function compilePolicy(source: string, org?: string | null): Authorizer;
+
+/** Loads the policy compiler's wasm (browsers: by URL, Response or bytes). A no-op in Node. */
+export function initCompiler(
+  input?: { module_or_path: string | URL | Request | Response | BufferSource | WebAssembly.Module },
+): Promise<void>;
 
 /** Loads the wasm (browsers: by URL, Response or bytes). A no-op in Node. */
 export default function init(

@@ -39,9 +39,23 @@ async function states(page, user) {
 test("controls are enabled, disabled or hidden per user, from one checkMany per view", async () => {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   const errors = [];
+  const wasm = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  page.on("request", (r) => { if (r.url().endsWith(".wasm")) wasm.push(path.basename(new URL(r.url()).pathname)); });
   await page.goto(`${base}/index.html`);
   await page.waitForFunction(() => document.body.dataset.ready);
+  // The console page decides without the policy compiler: its module is never fetched, and
+  // compilePolicy says so until initCompiler() has loaded it.
+  assert.deepEqual(wasm, ["portcullis_bg.wasm"]);
+  assert.equal(await page.evaluate(async () => {
+    const m = await import("./pkg/index.mjs");
+    try {
+      m.compilePolicy("{}");
+      return "compiled";
+    } catch (e) {
+      return e.code;
+    }
+  }), "compiler_not_loaded");
 
   const expected = {
     dana: {

@@ -20,7 +20,7 @@ before(async () => {
 });
 
 test("CommonJS and ESM entries expose the same API", () => {
-  for (const name of ["Authorizer", "Session", "compilePolicy"]) {
+  for (const name of ["Authorizer", "Session", "compilePolicy", "initCompiler"]) {
     assert.equal(typeof pkg[name], "function", `cjs ${name}`);
     assert.equal(typeof esm[name], "function", `esm ${name}`);
   }
@@ -233,8 +233,27 @@ test("compilePolicy makes an unsigned preview and reports compile errors with po
     assert.fail("compiled");
   } catch (e) {
     assert.equal(e.code, "policy_invalid");
+    assert.equal(e.name, "PortcullisError");
+    assert.ok(e instanceof Error);
     assert.deepEqual(e.errors[0], { pointer: "/orgs/0/bindings/1/role", message: "unknown role `Admn`", hint: "did you mean `Admin`?" });
   }
+  assert.throws(() => esm.compilePolicy(source, "nobody"), (e) => e.code === "unknown_org" && /nobody/.test(e.message));
+  assert.throws(() => pkg.compilePolicy(42), (e) => e.code === "invalid_argument");
+  await esm.initCompiler();
+  assert.equal(esm.compilePolicy(source, "northwind").org, "northwind");
+});
+
+test("the policy compiler's module is loaded only by compilePolicy", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const installed = installPackage();
+  const script = `
+    const pkg = require("portcullis");
+    const loaded = () => Object.keys(require.cache).some((f) => f.includes("portcullis_compiler"));
+    const before = loaded();
+    pkg.compilePolicy(require("fs").readFileSync(${JSON.stringify(path.join(root, "examples/access-levels.json"))}, "utf8"));
+    console.log(JSON.stringify({ before, after: loaded() }));`;
+  const out = JSON.parse(execFileSync(process.execPath, ["-e", script], { cwd: installed.dir, encoding: "utf8" }));
+  assert.deepEqual(out, { before: false, after: true });
 });
 
 test("the TypeScript declarations type-check a typed usage example", async () => {

@@ -5,7 +5,6 @@
 //! decision, never an exception.
 #![forbid(unsafe_code)]
 
-use portcullis::policy_test::with_test_issuer;
 use portcullis::{BundleKeys, Jwk, LoadOptions, Request, VerifiedToken, VerifyOptions};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -339,13 +338,18 @@ impl Authorizer {
         };
         let inner = portcullis::Authorizer::from_bundle(bytes, &trusted, options)
             .map_err(|e| core_error(&e.into()))?;
-        Ok(Authorizer {
-            inner,
-            rules: std::cell::OnceCell::new(),
-            scratch: std::cell::RefCell::default(),
-            atoms: std::cell::RefCell::default(),
-            serial: next_serial(),
-        })
+        Ok(Authorizer::around(inner))
+    }
+
+    /// An **unsigned preview** authorizer from a bundle body that the policy compiler module
+    /// made (`compilePolicy` in JavaScript): no signature, no expiry, provenance
+    /// `unsigned_preview`. For playgrounds and previews only; production authorizers come
+    /// from signed bundles through `fromBundle`.
+    #[wasm_bindgen(js_name = fromPreviewBody)]
+    pub fn from_preview_body(body: &[u8]) -> Result<Authorizer, JsValue> {
+        let data = portcullis::bundle::decode_body(body).map_err(|e| core_error(&e.into()))?;
+        let inner = portcullis::Authorizer::preview(data, 0).map_err(|e| core_error(&e.into()))?;
+        Ok(Authorizer::around(inner))
     }
 
     /// The bundle version.
@@ -762,47 +766,17 @@ impl Authorizer {
     }
 }
 
-/// Compiles a policy source into an **unsigned preview** authorizer for one organization
-/// (the first when `org` is absent), for the playground. It accepts tokens from the policy's
-/// issuers and from the policy-test issuer. It can never be made from bundle bytes.
-#[wasm_bindgen(js_name = compilePolicy)]
-pub fn compile_policy(source: &str, org: Option<String>) -> Result<Authorizer, JsValue> {
-    let parsed =
-        portcullis::policy::parse_source(source.as_bytes()).map_err(|e| policy_error(&e))?;
-    let data = portcullis::policy::compile(&parsed).map_err(|e| policy_error(&e))?;
-    let chosen = match &org {
-        Some(o) => data.into_iter().find(|d| &d.org == o),
-        None => data.into_iter().next(),
-    }
-    .ok_or_else(|| {
-        error(
-            "unknown_org",
-            &format!(
-                "no organization `{}` in the policy",
-                org.unwrap_or_default()
-            ),
-        )
-    })?;
-    let inner = portcullis::Authorizer::preview(with_test_issuer(chosen), 0)
-        .map_err(|e| core_error(&e.into()))?;
-    Ok(Authorizer {
-        inner,
-        rules: std::cell::OnceCell::new(),
-        scratch: std::cell::RefCell::default(),
-        atoms: std::cell::RefCell::default(),
-        serial: next_serial(),
-    })
-}
-
-fn policy_error(e: &portcullis::PolicyError) -> JsValue {
-    let err = error(e.code(), &e.to_string());
-    if let Ok(list) = to_js(&e.errors) {
-        let _ = js_sys::Reflect::set(&err, &JsValue::from_str("errors"), &list);
-    }
-    err
-}
-
 impl Authorizer {
+    fn around(inner: portcullis::Authorizer) -> Self {
+        Authorizer {
+            inner,
+            rules: std::cell::OnceCell::new(),
+            scratch: std::cell::RefCell::default(),
+            atoms: std::cell::RefCell::default(),
+            serial: next_serial(),
+        }
+    }
+
     /// The session's token and its facts under this authorizer, worked out on first use.
     fn session_facts<'s>(
         &self,

@@ -1,4 +1,16 @@
-// Node, CommonJS entry: the wasm-bindgen module with the fast path installed.
-const bindings = require("./portcullis.js");
-require("./fast.cjs").install(bindings.Authorizer);
-module.exports = bindings;
+// Node, CommonJS entry: the wasm-bindgen module with the fast path installed. The policy
+// compiler's module is loaded (synchronously) on the first `compilePolicy`.
+const { Authorizer, Session } = require("./portcullis.js");
+require("./fast.cjs").install(Authorizer);
+const { previewCompiler } = require("./preview.cjs");
+
+let compiler;
+const compilePolicy = previewCompiler(Authorizer, () => {
+  compiler ??= require("./portcullis_compiler.js");
+  return compiler;
+});
+
+/** Loads the policy compiler ahead of `compilePolicy`; Node loads it on first use anyway. */
+async function initCompiler() {}
+
+module.exports = { Authorizer, Session, compilePolicy, initCompiler };

@@ -1,10 +1,29 @@
 // Browsers and bundlers, ESM entry. Call the default export once before anything else:
 //   await init();                                  // fetches portcullis_bg.wasm next to this file
 //   await init({ module_or_path: url or bytes });  // or from a URL, a Response or bytes
+// and, only where policies are compiled in the page (a playground), `await initCompiler()`
+// (portcullis_compiler_bg.wasm, or `{ module_or_path }` likewise) before `compilePolicy`.
 import { Authorizer } from "./portcullis.js";
 import { install } from "./fast.mjs";
+import initCompilerModule, { compilePreviewBody } from "./portcullis_compiler.js";
+import { portcullisError, previewCompiler } from "./preview.mjs";
 
 install(Authorizer);
 
-export { Authorizer, Session, compilePolicy, initSync } from "./portcullis.js";
+let compilerLoaded = false;
+
+/** Loads the policy compiler's wasm; `compilePolicy` needs it. */
+export async function initCompiler(options) {
+  await initCompilerModule(options);
+  compilerLoaded = true;
+}
+
+export const compilePolicy = previewCompiler(Authorizer, () => {
+  if (!compilerLoaded) {
+    throw portcullisError("compiler_not_loaded", "call `await initCompiler()` once before `compilePolicy`");
+  }
+  return { compilePreviewBody };
+});
+
+export { Authorizer, Session, initSync } from "./portcullis.js";
 export { default } from "./portcullis.js";
