@@ -1,8 +1,9 @@
 // Node, CommonJS entry: the wasm-bindgen module with the fast path installed. The policy
-// compiler's module is loaded (synchronously) on the first `compilePolicy`.
+// compiler's module is loaded (synchronously) on the first `compilePolicy`. scripts/build-npm
+// bundles this file, the glue and the two ESM helpers into dist/node/index.cjs (esbuild).
 const { Authorizer, Session } = require("./portcullis.js");
-require("./fast.cjs").install(Authorizer);
-const { previewCompiler } = require("./preview.cjs");
+require("./fast.mjs").install(Authorizer);
+const { previewCompiler } = require("./preview.mjs");
 
 let compiler;
 const compilePolicy = previewCompiler(Authorizer, () => {
