@@ -83,7 +83,11 @@ fn decision_id() -> String {
         let t = js_sys_now_millis();
         bytes[..8].copy_from_slice(&t.to_le_bytes());
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut id = String::with_capacity(2 * bytes.len());
+    for nibble in bytes.iter().flat_map(|b| [b >> 4, b & 0xf]) {
+        id.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+    }
+    id
 }
 
 #[wasm_bindgen]
