@@ -538,6 +538,21 @@ impl Gateway {
             "x-portcullis-bundle-version".to_owned(),
             authorizer.version().to_string(),
         ));
+        if identity.iter().any(|(_, value)| !forwardable_value(value)) {
+            // The runtime would refuse the header, send it as Latin-1 bytes or trim it: the
+            // origin would not learn who is asking as the bundle names them. Fail closed.
+            log.reason = "identity_not_forwardable".into();
+            return Plan::Respond {
+                status: 502,
+                body: json!({
+                    "error": "bad_gateway",
+                    "reason": "identity_not_forwardable",
+                    "decision_id": decision_id,
+                }),
+                headers: vec![],
+                log,
+            };
+        }
         Plan::Forward { identity, log }
     }
 
@@ -559,6 +574,12 @@ impl Gateway {
             log,
         }
     }
+}
+
+/// Whether an identity header's value reaches the origin exactly as written: printable ASCII,
+/// without leading or trailing spaces.
+pub fn forwardable_value(value: &str) -> bool {
+    value.bytes().all(|b| (0x20..=0x7e).contains(&b)) && value.trim_matches(' ') == value
 }
 
 /// Headers never forwarded: hop-by-hop ones (RFC 9110 §7.6.1) and anything a client sends

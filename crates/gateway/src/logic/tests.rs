@@ -188,6 +188,38 @@ fn an_allowed_request_is_forwarded_with_identity_headers() {
 }
 
 #[test]
+fn an_identity_that_cannot_be_forwarded_as_written_fails_closed() {
+    for sub in ["dané", "dana ", "tab\there"] {
+        let mut gw = gateway();
+        let mut kv = kv();
+        kv.insert(
+            bundle_key("client-a"),
+            bundle_of("client-a", 1, NOW + 86_400, |d| {
+                for m in d.members.iter_mut().filter(|m| m.id == "dana") {
+                    m.id = sub.into();
+                }
+            }),
+        );
+        let t = token(sub, "client-a", Some("client-a-dev"), "j1");
+        let plan = run(
+            &mut gw,
+            &kv,
+            "GET",
+            "/v1/envs/client-a-dev/workflows/wf-1",
+            Some(&t),
+            NOW,
+        );
+        assert_eq!(
+            (status(&plan), reason(&plan)),
+            (502, "identity_not_forwardable".into()),
+            "{sub:?}"
+        );
+    }
+    assert!(forwardable_value("user:dana@example.com"));
+    assert!(!forwardable_value(" user:dana"));
+}
+
+#[test]
 fn denials_and_gateway_conditions_map_to_statuses() {
     let mut gw = gateway();
     let kv = kv();
