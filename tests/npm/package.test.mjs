@@ -108,7 +108,8 @@ test("interned names: thousands of distinct names and one session under two auth
   const dana = a.verifyToken(await mint({ sub: "dana", env: "client-a-dev" }));
   const adam = a.verifyToken(await mint({ sub: "adam", env: "client-a-prod" }));
   const general = (r) => ({ ...r, context: {} });
-  // More names than one authorizer interns (4,096): the table starts over on both sides.
+  // More names than one authorizer interns (its atomCapacity): the table starts over on both sides.
+  assert.ok(a.atomCapacity > 0 && a.atomCapacity < 10_000, `atomCapacity ${a.atomCapacity}`);
   for (let i = 0; i < 10_000; i += 1) {
     const session = i % 3 === 0 ? adam : dana;
     const env = i % 3 === 0 ? "client-a-prod" : i % 7 === 0 ? "client-a-prod" : "client-a-dev";

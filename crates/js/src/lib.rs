@@ -456,6 +456,12 @@ impl Authorizer {
         atoms.len() as u32
     }
 
+    /// Most names [`Authorizer::intern`] holds before it answers 0.
+    #[wasm_bindgen(getter, js_name = atomCapacity)]
+    pub fn atom_capacity(&self) -> u32 {
+        MAX_ATOMS as u32
+    }
+
     /// Forgets every interned name.
     #[wasm_bindgen(js_name = clearAtoms)]
     pub fn clear_atoms(&self) {

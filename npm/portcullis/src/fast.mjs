@@ -19,8 +19,6 @@ const DETAILS = [
 const RULE_OUTSIDE_TABLE = 0xffffff;
 const INSTALLED = Symbol.for("portcullis.fastPath");
 const STATE = Symbol("portcullis.state");
-/** Most names interned per authorizer (the wasm side's limit); beyond it both start over. */
-const MAX_ATOMS = 8192;
 /** The packed answer that sends a request to the general path. */
 const ASK_AGAIN = 0xffffffff;
 /** Most sessions `authorize` keeps per authorizer; beyond it they are freed and it starts over. */
@@ -75,7 +73,10 @@ function verifyOptions(opts) {
  * interned names, and the sessions `authorize` verified, by audience and token.
  */
 function stateOf(authorizer) {
-  return (authorizer[STATE] ??= { version: authorizer.version, rules: [], atoms: new Map(), sessions: new Map() });
+  // `atomCapacity`: most names the wasm side interns per authorizer; beyond it both start over.
+  return (authorizer[STATE] ??= {
+    version: authorizer.version, rules: [], atoms: new Map(), atomCapacity: authorizer.atomCapacity, sessions: new Map(),
+  });
 }
 
 /** The decision object of a packed decision, or null when the general path must answer. */
@@ -112,8 +113,8 @@ function atom(authorizer, atoms, text) {
 
 /** The authorizer's interned names, with room for `count` more (else both sides start over). */
 function atomsWithRoom(authorizer, count) {
-  const atoms = stateOf(authorizer).atoms;
-  if (atoms.size > MAX_ATOMS - count) {
+  const { atoms, atomCapacity } = stateOf(authorizer);
+  if (atoms.size > atomCapacity - count) {
     atoms.clear();
     authorizer.clearAtoms();
   }
