@@ -4,6 +4,7 @@
 //! 32 bytes, not of small order; a P-256 key is a point on the curve; an RSA modulus has
 //! 2048 to 4096 bits and a sane public exponent. Each key pins exactly one algorithm.
 
+use crate::pkcs1::RsaKeyError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Verifier as _;
@@ -285,22 +286,16 @@ impl TrustedKey {
                 Prepared::P256(key)
             }
             (KeyMaterial::Rsa { n, e }, Alg::RS256) => {
-                if n.first() == Some(&0) || e.first() == Some(&0) {
-                    return Err(invalid("RSA components have leading zero bytes"));
-                }
-                if !(256..=512).contains(&n.len()) {
-                    return Err(invalid("an RSA modulus has 2048 to 4096 bits"));
-                }
-                if e.len() > 4 || e.last().is_none_or(|b| b & 1 == 0) || e.as_slice() == [1] {
-                    return Err(invalid(
-                        "the RSA exponent must be odd, above 1 and fit 32 bits",
-                    ));
-                }
-                let key = rsa::RsaPublicKey::new(
-                    rsa::BigUint::from_bytes_be(n),
-                    rsa::BigUint::from_bytes_be(e),
-                )
-                .map_err(|_| invalid("not a usable RSA public key"))?;
+                let key = crate::pkcs1::RsaPublicKey::new(n, e).map_err(|e| {
+                    invalid(match e {
+                        RsaKeyError::LeadingZero => "RSA components have leading zero bytes",
+                        RsaKeyError::ModulusSize => "an RSA modulus has 2048 to 4096 bits",
+                        RsaKeyError::EvenModulus => "not a usable RSA public key: an even modulus",
+                        RsaKeyError::Exponent => {
+                            "the RSA exponent must be odd, above 1 and fit 32 bits"
+                        }
+                    })
+                })?;
                 Prepared::Rsa(Box::new(key))
             }
             _ => {
@@ -321,7 +316,7 @@ impl TrustedKey {
 enum Prepared {
     Ed25519(ed25519_dalek::VerifyingKey),
     P256(p256::ecdsa::VerifyingKey),
-    Rsa(Box<rsa::RsaPublicKey>),
+    Rsa(Box<crate::pkcs1::RsaPublicKey>),
 }
 
 /// A key prepared for signature checks.
@@ -357,13 +352,9 @@ impl VerifierKey {
                 .is_ok_and(|s| key.verify_strict(message, &s).is_ok()),
             Prepared::P256(key) => p256::ecdsa::Signature::from_slice(&signature)
                 .is_ok_and(|s| key.verify(message, &s).is_ok()),
-            Prepared::Rsa(key) => key
-                .verify(
-                    rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
-                    &sha2::Sha256::digest(message),
-                    &signature,
-                )
-                .is_ok(),
+            Prepared::Rsa(key) => {
+                key.verify_sha256(&sha2::Sha256::digest(message).into(), &signature)
+            }
         }
     }
 }

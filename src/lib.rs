@@ -30,6 +30,7 @@ pub mod limits;
 pub mod mint;
 pub mod model;
 pub mod permission;
+pub mod pkcs1;
 pub mod policy;
 pub mod policy_test;
 pub mod route;
