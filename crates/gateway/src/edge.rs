@@ -39,6 +39,7 @@ pub struct Edge {
     gateway: Result<Gateway, String>,
     origin: Origin,
     log_forwarded: bool,
+    ids: IdSource,
 }
 
 fn config(bundle_keys: Option<String>, refresh: Option<String>) -> Result<Config, String> {
@@ -77,17 +78,53 @@ fn origin_timeout(setting: Option<String>) -> Duration {
         .unwrap_or(Duration::from_secs(30))
 }
 
-fn decision_id() -> String {
-    let mut bytes = [0u8; 12];
-    if getrandom::getrandom(&mut bytes).is_err() {
-        let t = js_sys_now_millis();
-        bytes[..8].copy_from_slice(&t.to_le_bytes());
+/// Random bytes for decision ids, drawn from the runtime's `crypto.getRandomValues` for 64
+/// ids at a time rather than once per request.
+struct IdSource {
+    pool: [u8; ID_BYTES * 64],
+    used: usize,
+}
+
+/// Bytes of randomness in a decision id (24 hex digits).
+const ID_BYTES: usize = 12;
+
+impl IdSource {
+    fn new() -> Self {
+        let mut ids = IdSource {
+            pool: [0; ID_BYTES * 64],
+            used: 0,
+        };
+        ids.used = ids.pool.len();
+        ids
     }
-    let mut id = String::with_capacity(2 * bytes.len());
-    for nibble in bytes.iter().flat_map(|b| [b >> 4, b & 0xf]) {
-        id.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+
+    fn next(&mut self) -> String {
+        if self.used + ID_BYTES > self.pool.len() {
+            if getrandom::getrandom(&mut self.pool).is_err() {
+                // No randomness: the clock and a counter still keep ids apart in one isolate.
+                let t = js_sys_now_millis();
+                for (i, chunk) in self.pool.chunks_mut(ID_BYTES).enumerate() {
+                    for (dst, src) in chunk
+                        .iter_mut()
+                        .zip(t.to_le_bytes().iter().chain(&(i as u32).to_le_bytes()))
+                    {
+                        *dst = *src;
+                    }
+                }
+            }
+            self.used = 0;
+        }
+        let bytes = self
+            .pool
+            .get(self.used..self.used + ID_BYTES)
+            .unwrap_or_default();
+        self.used += ID_BYTES;
+        let mut id = String::with_capacity(2 * ID_BYTES);
+        for nibble in bytes.iter().flat_map(|b| [b >> 4, b & 0xf]) {
+            id.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+        id
     }
-    id
 }
 
 #[wasm_bindgen]
@@ -202,6 +239,7 @@ impl Edge {
                 timeout: origin_timeout(origin_timeout_seconds),
             },
             log_forwarded: decision_log.is_none_or(|l| !l.trim().eq_ignore_ascii_case("denied")),
+            ids: IdSource::new(),
         }
     }
 
@@ -227,7 +265,7 @@ impl Edge {
         authorization: Option<String>,
         now_ms: f64,
     ) -> String {
-        let id = decision_id();
+        let id = self.ids.next();
         let request = (method, host, path, authorization.as_deref());
         self.run(&id, request, now_ms, None)
     }

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use portcullis::engine::TokenFacts;
+use portcullis::fxhash::FxHashMap;
 use portcullis::route::match_route;
 use portcullis::token::UnverifiedToken;
 use portcullis::{
@@ -56,6 +58,8 @@ struct Loaded {
 
 struct CachedToken {
     token: Rc<VerifiedToken>,
+    /// What the bundle of `bundle_version` makes of the token: the same at every decision.
+    facts: TokenFacts,
     bundle_version: u64,
     org: String,
     last_used: u64,
@@ -75,7 +79,9 @@ pub struct Gateway {
     config: Config,
     bundles: HashMap<String, Loaded>,
     floors: HashMap<String, u64>,
-    tokens: HashMap<String, CachedToken>,
+    /// By the token's text. FxHash: entries are only ever tokens that verified, whose bytes
+    /// their holders cannot choose, so crafted collisions are out of reach.
+    tokens: FxHashMap<String, CachedToken>,
     clock: u64,
 }
 
@@ -193,7 +199,7 @@ impl Gateway {
             config,
             bundles: HashMap::new(),
             floors: HashMap::new(),
-            tokens: HashMap::new(),
+            tokens: FxHashMap::default(),
             clock: 0,
         }
     }
@@ -304,19 +310,20 @@ impl Gateway {
     }
 
     /// Verifies `raw` against `authorizer`, reusing an earlier verification under the same
-    /// bundle version. Expiry and revocation are checked again at every decision.
+    /// bundle version, with what the bundle makes of the token ([`TokenFacts`]). Expiry is
+    /// checked again here and revocation at every decision.
     pub fn verify(
         &mut self,
         authorizer: &Authorizer,
         raw: &str,
         now: i64,
-    ) -> Result<Rc<VerifiedToken>, TokenError> {
+    ) -> Result<(Rc<VerifiedToken>, TokenFacts), TokenError> {
         let clock = self.tick();
         if let Some(c) = self.tokens.get_mut(raw) {
             if c.bundle_version == authorizer.version() && c.org == authorizer.policy().org() {
                 c.token.check_time(now)?;
                 c.last_used = clock;
-                return Ok(c.token.clone());
+                return Ok((c.token.clone(), c.facts));
             }
         }
         let token = Rc::new(authorizer.verify_token(
@@ -339,14 +346,16 @@ impl Gateway {
                 }
             }
         }
+        let facts = authorizer.token_facts(&token);
         let entry = CachedToken {
             token: token.clone(),
+            facts,
             bundle_version: authorizer.version(),
             org: authorizer.policy().org().to_owned(),
             last_used: clock,
         };
         self.tokens.insert(raw.to_owned(), entry);
-        Ok(token)
+        Ok((token, facts))
     }
 
     /// Number of verified tokens held.
@@ -455,8 +464,8 @@ impl Gateway {
             };
         };
         log.bundle_version = Some(authorizer.version());
-        let token = match self.verify(&authorizer, token, now) {
-            Ok(t) => t,
+        let (token, facts) = match self.verify(&authorizer, token, now) {
+            Ok(verified) => verified,
             Err(e) => {
                 log.reason = Reason::InvalidToken.as_str().into();
                 return unauthorized(e.code(), log);
@@ -516,7 +525,8 @@ impl Gateway {
             Some(id) => format!("{}/{id}", m.route.resource_type),
             None => m.route.resource_type.clone(),
         });
-        let decision = authorizer.check(&token, &request, now);
+        let resolved = authorizer.resolve(&request);
+        let decision = authorizer.check_resolved(&token, &facts, &request, &resolved, now);
         if !decision.allowed {
             return self.denied(decision, log, decision_id);
         }
