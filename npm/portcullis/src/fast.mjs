@@ -23,28 +23,23 @@ const STATE = Symbol("portcullis.state");
 const ASK_AGAIN = 0xffffffff;
 /** Most sessions `authorize` keeps per authorizer; beyond it they are freed and it starts over. */
 const MAX_SESSIONS = 1024;
-const NOT_PLAIN = Symbol("not plain");
-
-/** An optional string field: "" when absent; NOT_PLAIN when the general path must read it. */
-function optional(value) {
-  if (value === undefined || value === null) return "";
-  return typeof value === "string" && value !== "" ? value : NOT_PLAIN;
+/** An optional name: absent (undefined or null) or a non-empty string. */
+function optionalName(value) {
+  return value === undefined || value === null || (typeof value === "string" && value !== "");
 }
 
-/** The fields of a plain request, or null. */
-function plain(request) {
-  if (request === null || typeof request !== "object") return null;
-  for (const k in request) if (k !== "action" && k !== "resource") return null;
-  const { action, resource } = request;
-  if (typeof action !== "string" || resource === null || typeof resource !== "object") return null;
-  for (const k in resource) if (k !== "type" && k !== "id" && k !== "env" && k !== "org") return null;
-  const type = resource.type;
-  if (typeof type !== "string") return null;
-  const env = optional(resource.env);
-  const id = optional(resource.id);
-  const org = optional(resource.org);
-  if (env === NOT_PLAIN || id === NOT_PLAIN || org === NOT_PLAIN) return null;
-  return { action, type, env, id, org };
+/**
+ * Whether a request is plain: `action` and `resource` only, a string action and type, and
+ * `env`, `id` and `org` each absent or a non-empty string. Nothing is copied.
+ */
+function isPlain(request) {
+  if (request === null || typeof request !== "object") return false;
+  for (const k in request) if (k !== "action" && k !== "resource") return false;
+  const resource = request.resource;
+  if (typeof request.action !== "string" || resource === null || typeof resource !== "object") return false;
+  for (const k in resource) if (k !== "type" && k !== "id" && k !== "env" && k !== "org") return false;
+  return typeof resource.type === "string" && optionalName(resource.env) && optionalName(resource.id) &&
+    optionalName(resource.org);
 }
 
 /** The instant to decide at, or null when the options need the general path. */
@@ -121,18 +116,26 @@ function atomsWithRoom(authorizer, count) {
   return atoms;
 }
 
+/** The number of an optional name: 0 when absent, -1 when it could not be interned. */
+function optionalAtom(authorizer, atoms, value) {
+  if (value === undefined || value === null) return 0;
+  return atom(authorizer, atoms, value) || -1;
+}
+
 /**
- * Writes the five name numbers of a plain request (see `plain`) at `at` in `out`; false when
- * a name could not be interned (then the general path decides).
+ * Writes the five name numbers of a request at `at` in `out` (action, type, environment, id,
+ * organization; 0 for an absent one); false when the request is not plain (see `isPlain`) or
+ * a name could not be interned: then the general path decides.
  */
-function internRequest(authorizer, atoms, f, out, at) {
-  const action = atom(authorizer, atoms, f.action);
-  const type = atom(authorizer, atoms, f.type);
-  const env = f.env === "" ? 0 : atom(authorizer, atoms, f.env);
-  const id = f.id === "" ? 0 : atom(authorizer, atoms, f.id);
-  const org = f.org === "" ? 0 : atom(authorizer, atoms, f.org);
-  if (action === 0 || type === 0) return false;
-  if ((f.env !== "" && env === 0) || (f.id !== "" && id === 0) || (f.org !== "" && org === 0)) return false;
+function internRequest(authorizer, atoms, request, out, at) {
+  if (!isPlain(request)) return false;
+  const resource = request.resource;
+  const action = atom(authorizer, atoms, request.action);
+  const type = atom(authorizer, atoms, resource.type);
+  const env = optionalAtom(authorizer, atoms, resource.env);
+  const id = optionalAtom(authorizer, atoms, resource.id);
+  const org = optionalAtom(authorizer, atoms, resource.org);
+  if (action === 0 || type === 0 || env < 0 || id < 0 || org < 0) return false;
   out[at] = action;
   out[at + 1] = type;
   out[at + 2] = env;
@@ -143,11 +146,11 @@ function internRequest(authorizer, atoms, f, out, at) {
 
 const ONE = new Uint32Array(5);
 
-/** Decides a plain request for a session through interned names. */
-function decideInterned(authorizer, session, f, now) {
+/** Decides a request for a session through interned names (ASK_AGAIN: not plain). */
+function decideInterned(authorizer, session, request, now) {
   // Room for this request's five names, so that no number below goes stale.
   const atoms = atomsWithRoom(authorizer, 5);
-  if (!internRequest(authorizer, atoms, f, ONE, 0)) return ASK_AGAIN;
+  if (!internRequest(authorizer, atoms, request, ONE, 0)) return ASK_AGAIN;
   return authorizer.decideAtoms(session, ONE[0], ONE[1], ONE[2], ONE[3], ONE[4], now);
 }
 
@@ -165,10 +168,9 @@ export function install(Authorizer) {
   const generalCheckMany = proto.checkMany;
 
   proto.check = function check(session, request, opts) {
-    const f = plain(request);
-    const now = f === null ? null : instant(opts);
+    const now = instant(opts);
     if (now === null) return generalCheck.call(this, session, request, opts);
-    return unpack(this, decideInterned(this, session, f, now)) ?? generalCheck.call(this, session, request, opts);
+    return unpack(this, decideInterned(this, session, request, now)) ?? generalCheck.call(this, session, request, opts);
   };
 
   const generalAuthorize = proto.authorize;
@@ -179,7 +181,7 @@ export function install(Authorizer) {
     const byAudience = stateOf(this).sessions;
     let sessions = byAudience.get(o.audience);
     if (sessions === undefined) byAudience.set(o.audience, (sessions = new Map()));
-    const f = plain(request);
+    const plainRequest = isPlain(request);
     let session = sessions.get(token);
     if (session === undefined) {
       try {
@@ -188,7 +190,7 @@ export function install(Authorizer) {
         // A bad token is the decision `invalid_token`, with the token error as its detail.
         // The general path reads the request before the token, so a request that is not
         // plain goes there: if it is malformed, that is still the error.
-        if (f === null || e?.name !== "PortcullisError" || typeof e.code !== "string" || !e.code.startsWith("token_")) {
+        if (!plainRequest || e?.name !== "PortcullisError" || typeof e.code !== "string" || !e.code.startsWith("token_")) {
           return generalAuthorize.call(this, token, request, opts);
         }
         return { allowed: false, reason: "invalid_token", bundle_version: stateOf(this).version, detail: e.code };
@@ -199,7 +201,7 @@ export function install(Authorizer) {
       }
       sessions.set(token, session);
     }
-    const decision = f === null ? null : unpack(this, decideInterned(this, session, f, o.now));
+    const decision = plainRequest ? unpack(this, decideInterned(this, session, request, o.now)) : null;
     return decision ?? generalCheck.call(this, session, request, { now: o.now });
   };
 
@@ -212,8 +214,7 @@ export function install(Authorizer) {
     const atoms = atomsWithRoom(this, 5 * requests.length);
     const names = new Uint32Array(5 * requests.length);
     for (let i = 0; i < requests.length; i += 1) {
-      const f = plain(requests[i]);
-      if (f === null || !internRequest(this, atoms, f, names, 5 * i)) {
+      if (!internRequest(this, atoms, requests[i], names, 5 * i)) {
         return generalCheckMany.call(this, session, requests, opts);
       }
     }
