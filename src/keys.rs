@@ -4,7 +4,7 @@
 //! 32 bytes, not of small order; a P-256 key is a point on the curve; an RSA modulus has
 //! 2048 to 4096 bits and a sane public exponent. Each key pins exactly one algorithm.
 
-use crate::pkcs1::RsaKeyError;
+use crate::pkcs1::{RsaKeyError, RsaPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Verifier as _;
@@ -286,7 +286,7 @@ impl TrustedKey {
                 Prepared::P256(key)
             }
             (KeyMaterial::Rsa { n, e }, Alg::RS256) => {
-                let key = crate::pkcs1::RsaPublicKey::new(n, e).map_err(|e| {
+                let key = RsaPublicKey::new(n, e).map_err(|e| {
                     invalid(match e {
                         RsaKeyError::LeadingZero => "RSA components have leading zero bytes",
                         RsaKeyError::ModulusSize => "an RSA modulus has 2048 to 4096 bits",
@@ -316,7 +316,7 @@ impl TrustedKey {
 enum Prepared {
     Ed25519(ed25519_dalek::VerifyingKey),
     P256(p256::ecdsa::VerifyingKey),
-    Rsa(Box<crate::pkcs1::RsaPublicKey>),
+    Rsa(Box<RsaPublicKey>),
 }
 
 /// A key prepared for signature checks.

@@ -92,7 +92,8 @@ impl Reader<'_> {
         }
     }
 
-    fn expect(&mut self, byte: u8) -> Result<(), StrictJsonError> {
+    /// Takes `byte` as the next byte, or fails with a syntax error.
+    fn consume(&mut self, byte: u8) -> Result<(), StrictJsonError> {
         if self.next() == Some(byte) {
             Ok(())
         } else {
@@ -125,7 +126,7 @@ impl Reader<'_> {
     }
 
     fn object(&mut self, depth: usize) -> Result<JsonValue, StrictJsonError> {
-        self.expect(b'{')?;
+        self.consume(b'{')?;
         let mut members: Vec<(String, JsonValue)> = Vec::new();
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
@@ -139,7 +140,7 @@ impl Reader<'_> {
             }
             let name = self.string()?;
             self.skip_whitespace();
-            self.expect(b':')?;
+            self.consume(b':')?;
             let value = self.value(depth + 1)?;
             members.push((name, value));
             self.skip_whitespace();
@@ -156,7 +157,7 @@ impl Reader<'_> {
     }
 
     fn array(&mut self, depth: usize) -> Result<JsonValue, StrictJsonError> {
-        self.expect(b'[')?;
+        self.consume(b'[')?;
         let mut items = Vec::new();
         self.skip_whitespace();
         if self.peek() == Some(b']') {
@@ -177,7 +178,7 @@ impl Reader<'_> {
     /// A string from its opening quote; the input is valid UTF-8, and runs between escapes
     /// are copied whole.
     fn string(&mut self) -> Result<String, StrictJsonError> {
-        self.expect(b'"')?;
+        self.consume(b'"')?;
         let mut out = Vec::new();
         loop {
             let start = self.pos;
@@ -214,8 +215,8 @@ impl Reader<'_> {
                 let code = match first {
                     0xD800..=0xDBFF => {
                         // A high surrogate must be followed by an escaped low one.
-                        self.expect(b'\\')?;
-                        self.expect(b'u')?;
+                        self.consume(b'\\')?;
+                        self.consume(b'u')?;
                         let second = self.hex4()?;
                         if !(0xDC00..=0xDFFF).contains(&second) {
                             return Err(StrictJsonError::Syntax);

@@ -81,25 +81,26 @@ fn origin_timeout(setting: Option<String>) -> Duration {
 /// Random bytes for decision ids, drawn from the runtime's `crypto.getRandomValues` for 64
 /// ids at a time rather than once per request.
 struct IdSource {
-    pool: [u8; ID_BYTES * 64],
+    pool: [u8; POOL_BYTES],
+    /// Bytes of `pool` already given out (all of them at first, so the first id draws).
     used: usize,
 }
 
 /// Bytes of randomness in a decision id (24 hex digits).
 const ID_BYTES: usize = 12;
+/// Bytes drawn at a time: 64 ids.
+const POOL_BYTES: usize = ID_BYTES * 64;
 
 impl IdSource {
     fn new() -> Self {
-        let mut ids = IdSource {
-            pool: [0; ID_BYTES * 64],
-            used: 0,
-        };
-        ids.used = ids.pool.len();
-        ids
+        IdSource {
+            pool: [0; POOL_BYTES],
+            used: POOL_BYTES,
+        }
     }
 
     fn next(&mut self) -> String {
-        if self.used + ID_BYTES > self.pool.len() {
+        if self.used + ID_BYTES > POOL_BYTES {
             if getrandom::getrandom(&mut self.pool).is_err() {
                 // No randomness: the clock and a counter still keep ids apart in one isolate.
                 let t = js_sys_now_millis();

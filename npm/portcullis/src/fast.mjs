@@ -123,12 +123,11 @@ function optionalAtom(authorizer, atoms, value) {
 }
 
 /**
- * Writes the five name numbers of a request at `at` in `out` (action, type, environment, id,
- * organization; 0 for an absent one); false when the request is not plain (see `isPlain`) or
- * a name could not be interned: then the general path decides.
+ * Writes the five name numbers of a plain request (see `isPlain`) at `at` in `out` (action,
+ * type, environment, id, organization; 0 for an absent one); false when a name could not be
+ * interned: then the general path decides.
  */
 function internRequest(authorizer, atoms, request, out, at) {
-  if (!isPlain(request)) return false;
   const resource = request.resource;
   const action = atom(authorizer, atoms, request.action);
   const type = atom(authorizer, atoms, resource.type);
@@ -146,7 +145,7 @@ function internRequest(authorizer, atoms, request, out, at) {
 
 const ONE = new Uint32Array(5);
 
-/** Decides a request for a session through interned names (ASK_AGAIN: not plain). */
+/** Decides a plain request for a session through interned names. */
 function decideInterned(authorizer, session, request, now) {
   // Room for this request's five names, so that no number below goes stale.
   const atoms = atomsWithRoom(authorizer, 5);
@@ -168,7 +167,7 @@ export function install(Authorizer) {
   const generalCheckMany = proto.checkMany;
 
   proto.check = function check(session, request, opts) {
-    const now = instant(opts);
+    const now = isPlain(request) ? instant(opts) : null;
     if (now === null) return generalCheck.call(this, session, request, opts);
     return unpack(this, decideInterned(this, session, request, now)) ?? generalCheck.call(this, session, request, opts);
   };
@@ -214,7 +213,7 @@ export function install(Authorizer) {
     const atoms = atomsWithRoom(this, 5 * requests.length);
     const names = new Uint32Array(5 * requests.length);
     for (let i = 0; i < requests.length; i += 1) {
-      if (!internRequest(this, atoms, requests[i], names, 5 * i)) {
+      if (!isPlain(requests[i]) || !internRequest(this, atoms, requests[i], names, 5 * i)) {
         return generalCheckMany.call(this, session, requests, opts);
       }
     }
