@@ -257,6 +257,34 @@ test("the policy compiler's module is loaded only by compilePolicy", async () =>
   assert.deepEqual(out, { before: false, after: true });
 });
 
+test("ESM and CommonJS consumers in one process share one instance, whichever loads first", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { writeFileSync } = await import("node:fs");
+  const installed = installPackage();
+  writeFileSync(path.join(installed.dir, "client-a.bundle"), bundles.get("client-a"));
+  const policy = JSON.stringify(path.join(root, "examples/access-levels.json"));
+  const request = JSON.stringify({ action: "workflow:read", resource: { type: "workflow", id: "wf-1", env: "client-a-dev" } });
+  // ESM first: the native ESM entry loads the wasm, decides and compiles a preview; a require
+  // in the same process then gets the very same classes.
+  writeFileSync(path.join(installed.dir, "esm-first.mjs"), `
+    import { readFileSync } from "node:fs";
+    import { createRequire } from "node:module";
+    import { Authorizer, compilePolicy } from "portcullis";
+    const a = Authorizer.fromBundle(readFileSync("client-a.bundle"), [JSON.parse(process.env.TRUSTED)]);
+    const d = a.authorize(process.env.TOKEN, ${request});
+    const preview = compilePolicy(readFileSync(${policy}, "utf8"));
+    const cjs = createRequire(import.meta.url)("portcullis");
+    console.log(JSON.stringify({ reason: d.reason, preview: preview.provenance, same: cjs.Authorizer === Authorizer,
+      cjsSees: cjs.Authorizer.fromBundle(readFileSync("client-a.bundle"), [JSON.parse(process.env.TRUSTED)]) instanceof Authorizer }));`);
+  writeFileSync(path.join(installed.dir, "cjs-first.cjs"), `
+    const cjs = require("portcullis");
+    import("portcullis").then((esm) => console.log(JSON.stringify({ same: esm.Authorizer === cjs.Authorizer && esm.Session === cjs.Session })));`);
+  const env = { ...process.env, TOKEN: await mint({ sub: "dana", env: "client-a-dev" }), TRUSTED: JSON.stringify(trusted) };
+  const run = (file) => JSON.parse(execFileSync(process.execPath, [file], { cwd: installed.dir, env, encoding: "utf8" }));
+  assert.deepEqual(run("esm-first.mjs"), { reason: "allowed", preview: "unsigned_preview", same: true, cjsSees: true });
+  assert.deepEqual(run("cjs-first.cjs"), { same: true });
+});
+
 test("the TypeScript declarations type-check a typed usage example", async () => {
   const { execFileSync } = await import("node:child_process");
   const { copyFileSync, writeFileSync } = await import("node:fs");
