@@ -8,7 +8,9 @@
 // repetitions; every decision is compared with the expected one (allowed or not) and the
 // mismatches reported. The results go into docs/benchmarks.md, between the harness markers,
 // with an SVG chart (docs/benchmarks.svg).
-import { readFileSync, writeFileSync, readdirSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
@@ -71,9 +73,6 @@ for (const c of cases) {
 // are set up), children on this 2-core machine started 1-2 ms slower (18.1 vs 19.2 ms mean
 // over 4+ runs of 11), and an application's cold start does not share its machine with a
 // benchmark's heap.
-const { execFileSync } = await import("node:child_process");
-const { mkdtempSync, rmSync } = await import("node:fs");
-const { tmpdir } = await import("node:os");
 /**
  * Cold starts in fresh processes, run as an application would: a module file, started by
  * `node`, that imports the package, loads one bundle and authorizes one request. (Code given

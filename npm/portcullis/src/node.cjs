@@ -1,18 +1,10 @@
-// Node, CommonJS entry: the wasm-bindgen module with the fast path installed. The policy
-// compiler's module is loaded (synchronously) on the first `compilePolicy`. scripts/build-npm
-// bundles this file, the glue and the helpers into dist/node/index.cjs (esbuild).
+// Node, CommonJS entry: the wasm-bindgen module for Node, which loads its wasm synchronously
+// when required, with the fast path installed (see shared.mjs). The policy compiler's module is
+// required on the first `compilePolicy`. scripts/build-npm bundles this file, the glue and the
+// helpers into dist/node/index.cjs (esbuild); the compiler's glue stays a file of its own.
 const { sharedBindings } = require("./shared.mjs");
 
 module.exports = sharedBindings(() => {
   const { Authorizer, Session } = require("./portcullis.js");
-  require("./fast.mjs").install(Authorizer);
-  const { previewCompiler } = require("./preview.mjs");
-  let compiler;
-  const compilePolicy = previewCompiler(Authorizer, () => {
-    compiler ??= require("./portcullis_compiler.js");
-    return compiler;
-  });
-  /** Loads the policy compiler ahead of `compilePolicy`; Node loads it on first use anyway. */
-  async function initCompiler() {}
-  return { Authorizer, Session, compilePolicy, initCompiler };
+  return { Authorizer, Session, loadCompiler: () => require("./portcullis_compiler.js") };
 });

@@ -14,15 +14,18 @@ export function portcullisError(code, message, errors) {
 
 /**
  * `compilePolicy(source, org?)` over `Authorizer` and a function that returns the compiler
- * module's bindings (or throws when they cannot be had).
+ * module's bindings (or throws when they cannot be had). It is called until it returns them,
+ * then never again.
  */
 export function previewCompiler(Authorizer, loadCompiler) {
+  let loaded;
   return function compilePolicy(source, org) {
     if (typeof source !== "string") throw portcullisError("invalid_argument", "source: expected a string");
     if (org !== undefined && org !== null && typeof org !== "string") {
       throw portcullisError("invalid_argument", "org: expected a string");
     }
-    const compiler = loadCompiler();
+    loaded ??= loadCompiler();
+    const compiler = loaded;
     let body;
     try {
       body = compiler.compilePreviewBody(source, org ?? undefined);
