@@ -196,29 +196,49 @@ impl<L: Limb> RsaKey<L> {
         em
     }
 
-    /// s^e mod n, for s < n.
+    /// s^e mod n, for s < n. Every product goes through one scratch buffer: a verification
+    /// allocates its buffers once, not per multiplication.
     fn pow_exponent(&self, s: &[L]) -> Vec<L> {
-        let base = self.mont_mul(s, &self.r_squared);
+        let limbs = self.modulus.len();
+        let mut scratch = vec![L::ZERO; 2 * limbs + 1];
+        let mut base = vec![L::ZERO; limbs];
+        self.mont_mul_into(s, &self.r_squared, &mut scratch, &mut base);
         let mut x = base.clone();
+        let mut product = vec![L::ZERO; limbs];
         let top = u32::BITS - 1 - self.exponent.leading_zeros();
         for bit in (0..top).rev() {
-            x = self.mont_mul(&x, &x);
+            self.mont_mul_into(&x, &x, &mut scratch, &mut product);
+            std::mem::swap(&mut x, &mut product);
             if self.exponent >> bit & 1 == 1 {
-                x = self.mont_mul(&x, &base);
+                self.mont_mul_into(&x, &base, &mut scratch, &mut product);
+                std::mem::swap(&mut x, &mut product);
             }
         }
-        let mut one = vec![L::ZERO; self.modulus.len()];
-        if let Some(first) = one.first_mut() {
+        // Out of Montgomery form: the product with 1.
+        base.fill(L::ZERO);
+        if let Some(first) = base.first_mut() {
             *first = L::ONE;
         }
-        self.mont_mul(&x, &one)
+        self.mont_mul_into(&x, &base, &mut scratch, &mut product);
+        product
     }
 
-    /// a · b · R⁻¹ mod n, for a, b < n.
+    /// a · b · R⁻¹ mod n, for a, b < n, as a new number.
     fn mont_mul(&self, a: &[L], b: &[L]) -> Vec<L> {
         let limbs = self.modulus.len();
+        let mut scratch = vec![L::ZERO; 2 * limbs + 1];
+        let mut out = vec![L::ZERO; limbs];
+        self.mont_mul_into(a, b, &mut scratch, &mut out);
+        out
+    }
+
+    /// out ← a · b · R⁻¹ mod n, for a, b < n, with `scratch` of 2·limbs + 1 limbs and `out`
+    /// of limbs limbs (both overwritten).
+    fn mont_mul_into(&self, a: &[L], b: &[L], scratch: &mut [L], out: &mut [L]) {
+        let limbs = self.modulus.len();
+        let t = scratch;
+        t.fill(L::ZERO);
         // t = a · b, in 2·limbs + 1 limbs (the top one takes the reduction's carry).
-        let mut t = vec![L::ZERO; 2 * limbs + 1];
         for (i, &bi) in b.iter().enumerate() {
             let Some(row) = t.get_mut(i..) else { break };
             let mut carry = L::ZERO;
@@ -254,12 +274,15 @@ impl<L: Limb> RsaKey<L> {
             }
         }
         // t / R < 2n: one subtraction at most.
-        let mut result = t.split_off(limbs);
-        let overflow = result.pop().is_some_and(|top| top != L::ZERO);
-        if overflow || !less_than(&result, &self.modulus) {
-            subtract_in_place(&mut result, &self.modulus);
+        let upper = t.get(limbs..).unwrap_or_default();
+        let (result, top) = upper.split_at(upper.len().saturating_sub(1));
+        for (cell, &limb) in out.iter_mut().zip(result) {
+            *cell = limb;
         }
-        result
+        let overflow = top.first().is_some_and(|&top| top != L::ZERO);
+        if overflow || !less_than(out, &self.modulus) {
+            subtract_in_place(out, &self.modulus);
+        }
     }
 
     /// R² mod n: the modulus's top power of two doubled up to R mod n, then doubled and
