@@ -94,10 +94,11 @@ test("every deny reason is a 401 or 403 and never reaches the origin", async () 
   await expectRefused("/v1/envs/client-a-dev/workflows/wf-1", { headers: bearer(embedded) }, 401);
 });
 
-test("client-sent x-portcullis-* headers are stripped before forwarding", async () => {
+test("client-sent x-portcullis-* and hop-by-hop headers are stripped before forwarding", async () => {
   const token = await mint({ sub: "dana", env: "client-a-dev" });
   const res = await gw.fetch("/v1/envs/client-a-dev/workflows/wf-1", {
-    headers: { ...bearer(token), "x-portcullis-principal": "user:olivia", "X-Portcullis-Org": "client-b", "x-portcullis-admin": "yes" },
+    headers: { ...bearer(token), "x-portcullis-principal": "user:olivia", "X-Portcullis-Org": "client-b", "x-portcullis-admin": "yes",
+      "proxy-authorization": "Basic b2xpdmlhOnNlY3JldA==", "x-request-id": "r-2" },
   });
   assert.equal(res.status, 200);
   await res.arrayBuffer();
@@ -105,6 +106,9 @@ test("client-sent x-portcullis-* headers are stripped before forwarding", async 
   assert.equal(seen.headers["x-portcullis-principal"], "user:dana");
   assert.equal(seen.headers["x-portcullis-org"], "client-a");
   assert.equal(seen.headers["x-portcullis-admin"], undefined);
+  assert.equal(seen.headers["proxy-authorization"], undefined);
+  assert.equal(seen.headers.authorization, `Bearer ${token}`, "the origin may read the token itself");
+  assert.equal(seen.headers["x-request-id"], "r-2");
 });
 
 test("an unmapped route is a 404 and is never forwarded", async () => {

@@ -3,8 +3,8 @@
 // request built from the incoming header pairs minus the hop-by-hop ones plus five identity
 // headers, an AbortSignal.timeout on it), with a fixed decision and no token or policy at all.
 // The gateway's cost beyond this one is its decision.
-const DROP = new Set(["authorization", "connection", "keep-alive", "proxy-authorization", "te", "trailer",
-  "transfer-encoding", "upgrade", "host"]);
+const DROP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
+  "trailer", "transfer-encoding", "upgrade", "host"]);
 
 export default {
   async fetch(request, env) {
@@ -13,10 +13,14 @@ export default {
     console.log(JSON.stringify({ time: Math.floor(Date.now() / 1000), org: "client-a", env: "client-a-dev", sub: "dana",
       action: "workflows:read", resource: "workflows/wf-1", reason: "allowed", rule: "dana:editor@client-a-dev",
       bundle_version: 1, decision_id: id }));
-    const headers = [];
-    for (const pair of request.headers) if (!DROP.has(pair[0])) headers.push(pair);
-    headers.push(["x-portcullis-principal", "user:dana"], ["x-portcullis-org", "client-a"],
-      ["x-portcullis-decision", id], ["x-portcullis-env", "client-a-dev"], ["x-portcullis-bundle-version", "1"]);
+    const headers = new Headers(request.headers);
+    const names = [...headers.keys()];
+    for (const name of names) if (DROP.has(name) || name.startsWith("x-portcullis-")) headers.delete(name);
+    headers.set("x-portcullis-principal", "user:dana");
+    headers.set("x-portcullis-org", "client-a");
+    headers.set("x-portcullis-decision", id);
+    headers.set("x-portcullis-env", "client-a-dev");
+    headers.set("x-portcullis-bundle-version", "1");
     const init = { method: request.method, headers, redirect: "manual", signal: AbortSignal.timeout(30000) };
     if (request.method !== "GET" && request.method !== "HEAD" && request.body !== null) init.body = request.body;
     return fetch(env.ORIGIN + url.pathname + url.search, init);

@@ -39,18 +39,16 @@ function answer(fields) {
 
 async function forward(gateway, request, url, fields) {
   if (fields[2] !== "") console.log(fields[2]);
-  // The outbound headers are built once, as a list of pairs (duplicates kept): the incoming
-  // ones the gateway lets through, then the identity headers of the decision.
-  const incoming = [];
+  // The outbound headers: the runtime's own copy of the incoming ones, less those the gateway
+  // drops, plus the decision's identity headers. (Copying a Headers object stays inside the
+  // runtime; building one from a list of pairs converts every pair from JavaScript, which
+  // costs several times as much.)
+  const headers = new Headers(request.headers);
   let names = "";
-  for (const pair of request.headers) {
-    incoming.push(pair);
-    names = names === "" ? pair[0] : `${names}${SEP}${pair[0]}`;
-  }
-  const dropped = gateway.headersToDrop(names, request.headers.get("connection") ?? undefined);
-  const drop = dropped === "" ? undefined : new Set(dropped.split(SEP));
-  const headers = drop === undefined ? incoming : incoming.filter((pair) => !drop.has(pair[0]));
-  for (let i = 3; i + 1 < fields.length; i += 2) headers.push([fields[i], fields[i + 1]]);
+  for (const name of headers.keys()) names = names === "" ? name : `${names}${SEP}${name}`;
+  const dropped = gateway.headersToDrop(names, headers.get("connection") ?? undefined);
+  if (dropped !== "") for (const name of dropped.split(SEP)) headers.delete(name);
+  for (let i = 3; i + 1 < fields.length; i += 2) headers.set(fields[i], fields[i + 1]);
   const method = request.method;
   const init = { method, headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
   if (method !== "GET" && method !== "HEAD" && request.body !== null) init.body = request.body;
