@@ -84,6 +84,9 @@ struct IdSource {
     pool: [u8; POOL_BYTES],
     /// Bytes of `pool` already given out (all of them at first, so the first id draws).
     used: usize,
+    /// Ids given out so far: without randomness, it keeps ids apart even when the clock
+    /// stands still (as it does within a request in Workers).
+    issued: u32,
 }
 
 /// Bytes of randomness in a decision id (24 hex digits).
@@ -96,6 +99,7 @@ impl IdSource {
         IdSource {
             pool: [0; POOL_BYTES],
             used: POOL_BYTES,
+            issued: 0,
         }
     }
 
@@ -105,9 +109,10 @@ impl IdSource {
                 // No randomness: the clock and a counter still keep ids apart in one isolate.
                 let t = js_sys_now_millis();
                 for (i, chunk) in self.pool.chunks_mut(ID_BYTES).enumerate() {
+                    let n = self.issued.wrapping_add(i as u32);
                     for (dst, src) in chunk
                         .iter_mut()
-                        .zip(t.to_le_bytes().iter().chain(&(i as u32).to_le_bytes()))
+                        .zip(t.to_le_bytes().iter().chain(&n.to_le_bytes()))
                     {
                         *dst = *src;
                     }
@@ -120,6 +125,7 @@ impl IdSource {
             .get(self.used..self.used + ID_BYTES)
             .unwrap_or_default();
         self.used += ID_BYTES;
+        self.issued = self.issued.wrapping_add(1);
         let mut id = String::with_capacity(2 * ID_BYTES);
         for nibble in bytes.iter().flat_map(|b| [b >> 4, b & 0xf]) {
             id.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
