@@ -2,6 +2,7 @@
 //! to answer or how to forward. The Worker adapter supplies bundle bytes from KV, the time and
 //! a decision id, and carries out the plan.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -62,7 +63,14 @@ struct CachedToken {
     facts: TokenFacts,
     bundle_version: u64,
     org: String,
-    last_used: u64,
+    last_used: Cell<u64>,
+}
+
+/// A bearer token as [`Gateway::start`] found it: its text and, when it was verified before,
+/// its cache entry (so that a request looks the token up once).
+pub struct BearerToken<'a> {
+    raw: &'a str,
+    known: Option<Rc<CachedToken>>,
 }
 
 /// Whether a usable bundle is at hand.
@@ -81,7 +89,7 @@ pub struct Gateway {
     floors: HashMap<String, u64>,
     /// By the token's text. FxHash: entries are only ever tokens that verified, whose bytes
     /// their holders cannot choose, so crafted collisions are out of reach.
-    tokens: FxHashMap<String, CachedToken>,
+    tokens: FxHashMap<String, Rc<CachedToken>>,
     clock: u64,
 }
 
@@ -155,7 +163,7 @@ pub enum Start<'a> {
         /// The organization the token claims (not yet verified).
         org: String,
         /// The bearer token.
-        token: &'a str,
+        token: BearerToken<'a>,
     },
 }
 
@@ -309,20 +317,22 @@ impl Gateway {
         }
     }
 
-    /// Verifies `raw` against `authorizer`, reusing an earlier verification under the same
+    /// Verifies a bearer token against `authorizer`, reusing an earlier verification under the same
     /// bundle version, with what the bundle makes of the token ([`TokenFacts`]). Expiry is
     /// checked again here and revocation at every decision.
     pub fn verify(
         &mut self,
         authorizer: &Authorizer,
-        raw: &str,
+        token: BearerToken<'_>,
         now: i64,
     ) -> Result<(Rc<VerifiedToken>, TokenFacts), TokenError> {
         let clock = self.tick();
-        if let Some(c) = self.tokens.get_mut(raw) {
+        let raw = token.raw;
+        let known = token.known.or_else(|| self.tokens.get(raw).cloned());
+        if let Some(c) = known {
             if c.bundle_version == authorizer.version() && c.org == authorizer.policy().org() {
                 c.token.check_time(now)?;
-                c.last_used = clock;
+                c.last_used.set(clock);
                 return Ok((c.token.clone(), c.facts));
             }
         }
@@ -339,7 +349,7 @@ impl Gateway {
                 let oldest = self
                     .tokens
                     .iter()
-                    .min_by_key(|(_, t)| t.last_used)
+                    .min_by_key(|(_, t)| t.last_used.get())
                     .map(|(k, _)| k.clone());
                 if let Some(k) = oldest {
                     self.tokens.remove(&k);
@@ -352,9 +362,9 @@ impl Gateway {
             facts,
             bundle_version: authorizer.version(),
             org: authorizer.policy().org().to_owned(),
-            last_used: clock,
+            last_used: Cell::new(clock),
         };
-        self.tokens.insert(raw.to_owned(), entry);
+        self.tokens.insert(raw.to_owned(), Rc::new(entry));
         Ok((token, facts))
     }
 
@@ -420,7 +430,10 @@ impl Gateway {
         if let Some(cached) = self.tokens.get(token) {
             return Start::NeedBundle {
                 org: cached.org.clone(),
-                token,
+                token: BearerToken {
+                    raw: token,
+                    known: Some(cached.clone()),
+                },
             };
         }
         let org = match UnverifiedToken::parse(token) {
@@ -435,7 +448,13 @@ impl Gateway {
                 }
             },
         };
-        Start::NeedBundle { org, token }
+        Start::NeedBundle {
+            org,
+            token: BearerToken {
+                raw: token,
+                known: None,
+            },
+        }
     }
 
     /// The rest of a request once the organization's bundle is known (`None`: no usable one).
@@ -443,7 +462,7 @@ impl Gateway {
         &mut self,
         req: &Incoming<'_>,
         org: &str,
-        token: &str,
+        token: BearerToken<'_>,
         authorizer: Option<Rc<Authorizer>>,
         now: i64,
         decision_id: &str,

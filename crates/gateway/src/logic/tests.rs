@@ -488,3 +488,31 @@ fn client_identity_headers_and_hop_by_hop_headers_are_not_forwarded() {
     assert_eq!(bearer(Some("Basic abc")), None);
     assert_eq!(bearer(Some("Bearer ")), None);
 }
+
+#[test]
+fn a_verified_token_is_reused_until_it_expires() {
+    let mut gw = gateway();
+    let kv = kv();
+    let dana = token("dana", "client-a", Some("client-a-dev"), "j1");
+    let path = "/v1/envs/client-a-dev/workflows/wf-1";
+    for now in [NOW, NOW + 60, NOW + 599] {
+        assert_eq!(
+            status(&run(&mut gw, &kv, "GET", path, Some(&dana), now)),
+            200
+        );
+        assert_eq!(
+            gw.cached_tokens(),
+            1,
+            "verified once, then taken from the cache"
+        );
+    }
+    let p = run(&mut gw, &kv, "GET", path, Some(&dana), NOW + 4_200);
+    assert_eq!((status(&p), reason(&p).as_str()), (401, "invalid_token"));
+    match p {
+        Plan::Respond { headers, .. } => assert!(
+            headers.iter().any(|(_, v)| v.contains("token_expired")),
+            "{headers:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
