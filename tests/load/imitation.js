@@ -2,7 +2,8 @@
 // allowed request (a decision id from crypto.getRandomValues, one JSON log line, the outbound
 // request built from the incoming header pairs minus the hop-by-hop ones plus five identity
 // headers, an AbortSignal.timeout on it), with a fixed decision and no token or policy at all.
-// The gateway's cost beyond this one is its decision.
+// The gateway's cost beyond this one is its decision. With the binding `LOG_LINE = "none"` it
+// writes no log line, which shows what the line itself costs in the runtime.
 const DROP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
   "trailer", "transfer-encoding", "upgrade", "host"]);
 
@@ -10,7 +11,7 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     const id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
-    console.log(JSON.stringify({ time: Math.floor(Date.now() / 1000), org: "client-a", env: "client-a-dev", sub: "dana",
+    if (env.LOG_LINE !== "none") console.log(JSON.stringify({ time: Math.floor(Date.now() / 1000), org: "client-a", env: "client-a-dev", sub: "dana",
       action: "workflows:read", resource: "workflows/wf-1", reason: "allowed", rule: "dana:editor@client-a-dev",
       bundle_version: 1, decision_id: id }));
     const headers = new Headers(request.headers);

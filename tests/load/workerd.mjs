@@ -1,21 +1,22 @@
 // The gateway and the pass-through Worker in workerd through Miniflare, without `wrangler dev`
 // and its proxy, for scripts/load:
 //
-//   node tests/load/workerd.mjs GATEWAY_PORT PASSTHROUGH_PORT QUIET_GATEWAY_PORT IMITATION_PORT ORIGIN BUNDLE_DIR LOG_FILE
+//   node tests/load/workerd.mjs GATEWAY_PORT PASSTHROUGH_PORT QUIET_GATEWAY_PORT IMITATION_PORT SILENT_IMITATION_PORT ORIGIN BUNDLE_DIR LOG_FILE
 //
 // All listen on 127.0.0.1 and forward to ORIGIN. The gateway runs twice: with the default
 // decision log (a line per decision) and with `DECISION_LOG=denied` (the quiet one). Both get
 // the bundles of BUNDLE_DIR (`<org>.bundle`) in their KV namespace and the demo bundle keys;
 // IMITATION_PORT serves tests/load/imitation.js, the gateway's runtime work without a
-// decision; their console output goes to LOG_FILE, as a log collector would take it. Prints `ready`
-// once all answer, and runs until it is stopped.
+// decision, and SILENT_IMITATION_PORT the same without its log line; their console output goes
+// to LOG_FILE, as a log collector would take it. Prints `ready` once all answer, and runs until it
+// is stopped.
 import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const [gatewayPort, passthroughPort, quietPort, imitationPort, origin, bundleDir, logFile] = process.argv.slice(2);
+const [gatewayPort, passthroughPort, quietPort, imitationPort, silentPort, origin, bundleDir, logFile] = process.argv.slice(2);
 const log = createWriteStream(logFile);
 const trusted = readFileSync(path.join(root, "examples/keys/bundle-signing.public.jwk"), "utf8");
 const stdio = (stdout, stderr) => {
@@ -36,18 +37,19 @@ const gatewayAt = (port, extra = {}) => new Miniflare({
 });
 const gateway = gatewayAt(gatewayPort);
 const quiet = gatewayAt(quietPort, { DECISION_LOG: "denied" });
-const plainWorker = (port, script) => new Miniflare({
+const plainWorker = (port, script, extra = {}) => new Miniflare({
   host: "127.0.0.1",
   port: Number(port),
   modules: true,
   scriptPath: path.join(root, "tests/load", script),
   compatibilityDate: "2026-04-20",
-  bindings: { ORIGIN: origin },
+  bindings: { ORIGIN: origin, ...extra },
   handleRuntimeStdio: stdio,
 });
 const passthrough = plainWorker(passthroughPort, "passthrough.js");
 const imitation = plainWorker(imitationPort, "imitation.js");
-await Promise.all([gateway.ready, quiet.ready, passthrough.ready, imitation.ready]);
+const silent = plainWorker(silentPort, "imitation.js", { LOG_LINE: "none" });
+await Promise.all([gateway.ready, quiet.ready, passthrough.ready, imitation.ready, silent.ready]);
 for (const mf of [gateway, quiet]) {
   const kv = await mf.getKVNamespace("BUNDLES");
   for (const f of readdirSync(bundleDir).filter((f) => f.endsWith(".bundle"))) {
@@ -57,7 +59,7 @@ for (const mf of [gateway, quiet]) {
 }
 console.log("ready");
 const stop = async () => {
-  await Promise.allSettled([gateway.dispose(), quiet.dispose(), passthrough.dispose(), imitation.dispose()]);
+  await Promise.allSettled([gateway.dispose(), quiet.dispose(), passthrough.dispose(), imitation.dispose(), silent.dispose()]);
   process.exit(0);
 };
 process.on("SIGTERM", stop);
