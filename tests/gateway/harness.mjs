@@ -165,6 +165,13 @@ export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: ke
     async put(org, bytes) { await kv.put(`bundle:${org}`, bytes); },
     async remove(org) { await kv.delete(`bundle:${org}`); },
     fetch: (p, init = {}) => mf.dispatchFetch(`http://api.integrations.example${p}`, init),
+    /** Whether a log line matching `predicate` arrives within `ms` (lines follow their answers). */
+    async logged(predicate, ms = 2000) {
+      for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+        if (logs.some(predicate)) return true;
+      }
+      return logs.some(predicate);
+    },
     close: () => mf.dispose(),
   };
 }

@@ -67,7 +67,8 @@ test("a slow origin: 504 JSON after the origin timeout; other requests unaffecte
     assert.equal(body.reason, "origin_timeout");
     assert.match(body.decision_id, /^[0-9a-f]{24}$/);
     assert.ok(elapsed < 4000, `answered after ${elapsed} ms, before the origin would have`);
-    assert.ok(gw.logs.some((l) => JSON.parse(l).error === "origin_timeout"));
+    // Log lines are written once the answer is out: wait for it.
+    assert.ok(await gw.logged((l) => JSON.parse(l).error === "origin_timeout"), "an origin_timeout log line");
 
     // Denials never wait for the origin; a fast origin answers again.
     const cross = await get(gw, await mint({ sub: "olivia", org: "client-b", env: "client-b-dev" }));

@@ -29,16 +29,24 @@ function gatewayFor(env) {
   return edge;
 }
 
+/**
+ * Writes a decision's log line once the answer is in the runtime's hands, so that writing it is
+ * not on the request's path; `waitUntil` keeps the invocation open until it is written.
+ */
+function logLater(ctx, line) {
+  if (line === "") return;
+  ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, 0)).then(() => console.log(line)));
+}
+
 /** An `R` outcome as a response: status, log line, JSON body, header pairs. */
-function answer(fields) {
-  console.log(fields[3]);
+function answer(fields, ctx) {
+  logLater(ctx, fields[3]);
   const headers = new Headers({ "content-type": "application/json", "cache-control": "no-store" });
   for (let i = 5; i + 1 < fields.length; i += 2) headers.set(fields[i], fields[i + 1]);
   return new Response(fields[4], { status: Number(fields[2]), headers });
 }
 
-async function forward(gateway, request, url, fields) {
-  if (fields[2] !== "") console.log(fields[2]);
+async function forward(gateway, request, url, fields, ctx) {
   // The outbound headers: the runtime's own copy of the incoming ones, less those the gateway
   // drops, plus the decision's identity headers. (Copying a Headers object stays inside the
   // runtime; building one from a list of pairs converts every pair from JavaScript, which
@@ -52,12 +60,17 @@ async function forward(gateway, request, url, fields) {
   const method = request.method;
   const init = { method, headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
   if (method !== "GET" && method !== "HEAD" && request.body !== null) init.body = request.body;
+  let response;
   try {
-    return await fetch(origin + url.pathname + url.search, init);
+    response = await fetch(origin + url.pathname + url.search, init);
   } catch (e) {
+    logLater(ctx, fields[2]);
     const timedOut = e?.name === "TimeoutError";
-    return answer(gateway.failure(fields[1], timedOut, String(e?.message ?? e)).split(SEP));
+    return answer(gateway.failure(fields[1], timedOut, String(e?.message ?? e)).split(SEP), ctx);
   }
+  // The decision's line (empty when forwarded requests are not logged).
+  logLater(ctx, fields[2]);
+  return response;
 }
 
 async function readBundle(env, org) {
@@ -70,7 +83,7 @@ async function readBundle(env, org) {
   }
 }
 
-async function handle(request, env) {
+async function handle(request, env, ctx) {
   const gateway = gatewayFor(env);
   const url = new URL(request.url);
   const authorization = request.headers.get("authorization") ?? undefined;
@@ -82,14 +95,14 @@ async function handle(request, env) {
     fields = gateway.decideWithBundle(fields[1], request.method, url.hostname, url.pathname, authorization, now,
       bytes, error).split(SEP);
   }
-  if (fields[0] === "F") return forward(gateway, request, url, fields);
-  return answer(fields);
+  if (fields[0] === "F") return forward(gateway, request, url, fields, ctx);
+  return answer(fields, ctx);
 }
 
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     try {
-      return await handle(request, env);
+      return await handle(request, env, ctx);
     } catch (e) {
       // The wasm side does not panic on any input; should it ever trap, the request is
       // refused (fail closed) and the next one starts from a fresh gateway state.
