@@ -452,7 +452,7 @@ const table = rows.map((r) => `| ${r.name} | ${r.n.toLocaleString("en")} | ${fmt
 const targets = [
   ["single `check` vs Cedar (per-org sets)", "≥ 100×", ratio(oursRow, by("Cedar"))],
   ["single `check` vs casbin (one enforcer with domains)", "≥ 1,000×", ratio(oursRow, by("casbin enforceSync (one"))],
-  ["single `check` vs casbin (enforcer per org)", "≥ 1,000×", ratio(oursRow, by("casbin enforceSync (enforcer per org)"))],
+  ["single `check` vs casbin split into one enforcer per organization (our own tuning of casbin, beside the row above)", "—", ratio(oursRow, by("casbin enforceSync (enforcer per org)"))],
   ["single `check` vs CASL", "> 1×", ratio(oursRow, by("CASL"))],
   ["`checkMany` per item vs plain Map.get", "≤ 3×", by("Portcullis checkMany").median / by("plain JS").median],
   ["one-shot `authorize` vs jose EdDSA verify", "> 1×", ratio(oursAuthorize, joseEd)],
