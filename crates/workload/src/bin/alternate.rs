@@ -181,21 +181,25 @@ fn skip(reader: &mut BufReader<TcpStream>, bytes: u64) -> Result<(), String> {
     }
 }
 
+/// A keep-alive connection to a server on 127.0.0.1.
+fn connect(port: u16) -> Result<BufReader<TcpStream>, String> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    Ok(BufReader::new(stream))
+}
+
 /// One request on the target's connection (opened again when the server closed it).
 fn exchange(target: &mut Target) -> Result<(Duration, u16), String> {
     for attempt in 0..2 {
         let started = Instant::now();
-        if target.connection.is_none() {
-            let stream = TcpStream::connect(("127.0.0.1", target.port))
-                .map_err(|e| format!("{}: {e}", target.name))?;
-            stream.set_nodelay(true).map_err(|e| e.to_string())?;
-            stream
-                .set_read_timeout(Some(Duration::from_secs(30)))
-                .map_err(|e| e.to_string())?;
-            target.connection = Some(BufReader::new(stream));
-        }
-        let Some(reader) = target.connection.as_mut() else {
-            continue;
+        let reader = match &mut target.connection {
+            Some(reader) => reader,
+            None => target
+                .connection
+                .insert(connect(target.port).map_err(|e| format!("{}: {e}", target.name))?),
         };
         let answer = reader
             .get_mut()
@@ -254,26 +258,31 @@ fn run() -> Result<(), String> {
         .map(|t| t.latencies.len())
         .min()
         .unwrap_or(0);
-    let block_p50 = |latencies: &[u32], block: usize| {
-        let start = block * options.block;
-        let mut part = latencies
-            .get(start..(start + options.block).min(samples))
+    // Each target's p50 in every whole block of `--block` requests.
+    let block_p50s = |latencies: &[u32]| -> Vec<f64> {
+        latencies
+            .get(..samples)
             .unwrap_or(&[])
-            .to_vec();
-        part.sort_unstable();
-        f64::from(percentile(&part, 0.5))
+            .chunks_exact(options.block)
+            .map(|block| {
+                let mut block = block.to_vec();
+                block.sort_unstable();
+                f64::from(percentile(&block, 0.5))
+            })
+            .collect()
     };
-    let blocks = samples / options.block;
-    let first = options.targets.first().map(|t| t.latencies.clone());
+    let base = options
+        .targets
+        .first()
+        .map(|t| block_p50s(&t.latencies))
+        .unwrap_or_default();
     for target in &options.targets {
-        let ratio = match &first {
-            Some(base) if blocks > 0 => median(
-                (0..blocks)
-                    .map(|b| block_p50(&target.latencies, b) / block_p50(base, b).max(1.0))
-                    .collect(),
-            ),
-            _ => f64::NAN,
-        };
+        let ratios: Vec<f64> = block_p50s(&target.latencies)
+            .iter()
+            .zip(&base)
+            .map(|(p50, base)| p50 / base.max(1.0))
+            .collect();
+        let ratio = median(ratios);
         let mut sorted = target.latencies.clone();
         sorted.sort_unstable();
         println!(
