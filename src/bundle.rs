@@ -27,7 +27,7 @@ use crate::value::{Attrs, Value, MAX_VALUE_DEPTH};
 /// The four magic bytes every bundle starts with.
 pub const MAGIC: [u8; 4] = *b"PCLB";
 /// The format version this code reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Largest bundle accepted, in bytes.
 pub const MAX_BUNDLE_BYTES: usize = 16 * 1024 * 1024;
 /// Length of the Ed25519 signature trailer.
@@ -558,12 +558,20 @@ pub fn encode_body(d: &PolicyData) -> Vec<u8> {
     }
     w.len(d.bindings.len());
     for b in &d.bindings {
-        w.str(&b.id);
+        // A rule id the loader can work out from the binding is left out (tag 0): on a large
+        // organization those ids are most of the bundle's bytes, all hashed on every load.
+        let derived = default_binding_id(d, b.role, b.target, b.env);
+        if derived.as_deref() == Some(&*b.id) {
+            w.u8(0);
+        } else {
+            w.u8(1);
+            w.str(&b.id);
+        }
         w.varint(b.role.into());
         put_target(&mut w, b.target);
         put_env(&mut w, b.env);
         put_window(&mut w, &b.window);
-        w.option(b.condition.as_ref(), put_condition);
+        w.option(b.condition.as_deref(), put_condition);
     }
     w.len(d.overrides.len());
     for o in &d.overrides {
@@ -579,7 +587,7 @@ pub fn encode_body(d: &PolicyData) -> Vec<u8> {
         w.option(o.resource.id_glob.as_deref(), Writer::str);
         put_attrs(&mut w, &o.resource.attrs);
         put_window(&mut w, &o.window);
-        w.option(o.condition.as_ref(), put_condition);
+        w.option(o.condition.as_deref(), put_condition);
     }
     w.len(d.issuers.len());
     for i in &d.issuers {
@@ -686,6 +694,73 @@ fn get_attrs(r: &mut Reader<'_>) -> Result<Attrs, DecodeError> {
     Ok(attrs)
 }
 
+/// The tables a binding's default rule id is made from.
+struct Names<'a> {
+    roles: &'a [Role],
+    envs: &'a [Environment],
+    groups: &'a [Group],
+    members: &'a [Member],
+}
+
+impl Names<'_> {
+    /// Writes to `id` (emptied first) the rule id the policy compiler gives a binding whose
+    /// source names none: `holder:role@environment` (`holder:role` for an organization role,
+    /// `*` for every environment, `default` as the holder of an organization default). `false`
+    /// where an index is out of range.
+    fn write_default_binding_id(
+        &self,
+        role: u32,
+        target: Target,
+        env: Option<EnvSelector>,
+        id: &mut String,
+    ) -> bool {
+        id.clear();
+        let Some(role) = self.roles.get(role as usize) else {
+            return false;
+        };
+        let holder = match target {
+            Target::Member(m) => self.members.get(m as usize).map(|m| m.id.as_str()),
+            Target::Group(g) => self.groups.get(g as usize).map(|g| g.id.as_str()),
+            Target::Everyone => Some("default"),
+        };
+        let env = match env {
+            None => Some(None),
+            Some(EnvSelector::All) => Some(Some("*")),
+            Some(EnvSelector::One(e)) => self.envs.get(e as usize).map(|e| Some(e.id.as_str())),
+        };
+        let (Some(holder), Some(env)) = (holder, env) else {
+            return false;
+        };
+        id.push_str(holder);
+        id.push(':');
+        id.push_str(&role.id);
+        if let Some(env) = env {
+            id.push('@');
+            id.push_str(env);
+        }
+        true
+    }
+}
+
+/// [`Names::write_default_binding_id`] over a policy's own tables.
+fn default_binding_id(
+    d: &PolicyData,
+    role: u32,
+    target: Target,
+    env: Option<EnvSelector>,
+) -> Option<String> {
+    let names = Names {
+        roles: &d.roles,
+        envs: &d.envs,
+        groups: &d.groups,
+        members: &d.members,
+    };
+    let mut id = String::new();
+    names
+        .write_default_binding_id(role, target, env, &mut id)
+        .then_some(id)
+}
+
 fn get_target(r: &mut Reader<'_>) -> Result<Target, DecodeError> {
     Ok(match r.u8()? {
         0 => Target::Member(r.index()?),
@@ -778,7 +853,7 @@ fn get_condition(
     })
 }
 
-fn get_cond_opt(r: &mut Reader<'_>) -> Result<Option<Condition>, DecodeError> {
+fn get_cond_opt(r: &mut Reader<'_>) -> Result<Option<Box<Condition>>, DecodeError> {
     r.option(|r| {
         get_condition(
             r,
@@ -787,6 +862,7 @@ fn get_cond_opt(r: &mut Reader<'_>) -> Result<Option<Condition>, DecodeError> {
                 nodes: MAX_CONDITION_NODES,
             },
         )
+        .map(Box::new)
     })
 }
 
@@ -859,12 +935,31 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
             disabled: r.bool()?,
         })
     })?;
+    let names = Names {
+        roles: &roles,
+        envs: &envs,
+        groups: &groups,
+        members: &members,
+    };
+    let mut scratch = String::new();
     let bindings = list(&mut r, MAX_ENTRIES, |r| {
+        let explicit_id = r.option(Reader::shared_str)?;
+        let (role, target, env) = (r.index()?, get_target(r)?, get_env(r)?);
+        // A default id names the binding's role, holder and environment. Where one of them is
+        // out of range there is nothing to name: the id stays empty and the policy check
+        // refuses the reference itself, as it would with an explicit id.
+        let id = match explicit_id {
+            Some(id) => id,
+            None => {
+                names.write_default_binding_id(role, target, env, &mut scratch);
+                std::sync::Arc::from(scratch.as_str())
+            }
+        };
         Ok(Binding {
-            id: r.shared_str()?,
-            role: r.index()?,
-            target: get_target(r)?,
-            env: get_env(r)?,
+            id,
+            role,
+            target,
+            env,
             window: get_window(r)?,
             condition: get_cond_opt(r)?,
         })
@@ -1003,7 +1098,7 @@ mod tests {
                 before: None,
             },
         ]);
-        data.bindings[0].condition = Some(every_condition);
+        data.bindings[0].condition = Some(Box::new(every_condition));
         data.bindings[0].window = Window {
             not_before: Some(i64::MIN),
             not_after: Some(i64::MAX),
@@ -1058,6 +1153,74 @@ mod tests {
             ("acme", 1, "k")
         );
         assert_eq!(policy.data(), &data);
+    }
+
+    #[test]
+    fn default_rule_ids_are_left_out_and_written_out_again() {
+        let mut data = rich();
+        let env_role = data.bindings[2].role; // writers:editor@*
+        let binding = |id: &str, target, env| Binding {
+            id: id.into(),
+            role: env_role,
+            target,
+            env,
+            window: Window::default(),
+            condition: None,
+        };
+        let (olga, mia) = (data.members[0].id.clone(), data.members[1].id.clone());
+        let env = data.envs[0].id.clone();
+        let editor = data.roles[env_role as usize].id.clone();
+        let derived = [
+            format!("{olga}:{editor}@{env}"),
+            format!("default:{editor}@{env}"),
+        ];
+        // Ids the loader could not work out: a name of the author's, and another holder's
+        // default id.
+        let explicit = [
+            "on-call-editors".to_string(),
+            format!("{mia}:{editor}@{env}"),
+        ];
+        data.bindings.extend([
+            binding(&derived[0], Target::Member(0), Some(EnvSelector::One(0))),
+            binding(&derived[1], Target::Everyone, Some(EnvSelector::One(0))),
+            binding(&explicit[0], Target::Group(0), Some(EnvSelector::One(0))),
+            binding(&explicit[1], Target::Member(0), Some(EnvSelector::One(0))),
+        ]);
+        let body = encode_body(&data);
+        let contains = |id: &str| body.windows(id.len()).any(|w| w == id.as_bytes());
+        for id in derived
+            .iter()
+            .chain(["olga:owner", "writers:editor@*"].map(String::from).iter())
+        {
+            assert!(!contains(id), "{id} is written in the body");
+        }
+        for id in &explicit {
+            assert!(contains(id), "{id} is missing from the body");
+        }
+        assert_eq!(decode_body(&body).unwrap(), data);
+
+        // A default id naming a role past the end of its table: there is nothing to write out,
+        // the id stays empty, and the policy check refuses the reference.
+        assert_eq!(default_binding_id(&data, 99, Target::Member(0), None), None);
+        assert_eq!(
+            default_binding_id(&data, env_role, Target::Group(99), None),
+            None
+        );
+        let far_env = Some(EnvSelector::One(99));
+        assert_eq!(
+            default_binding_id(&data, env_role, Target::Everyone, far_env),
+            None
+        );
+        data.bindings.push(binding("", Target::Member(0), None));
+        data.bindings.last_mut().unwrap().role = 99;
+        let decoded = decode_body(&encode_body(&data)).unwrap();
+        assert!(matches!(
+            Policy::new(decoded),
+            Err(ModelError::DanglingReference {
+                from: "binding",
+                to: "role"
+            })
+        ));
     }
 
     #[test]

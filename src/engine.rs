@@ -513,7 +513,7 @@ impl<'p> Engine<'p> {
         }
     }
 
-    fn condition_holds(cond: &Option<Condition>, scope: &Scope<'_>, for_deny: bool) -> bool {
+    fn condition_holds(cond: Option<&Condition>, scope: &Scope<'_>, for_deny: bool) -> bool {
         match cond {
             None => true,
             Some(c) => condition::evaluate(c, scope).unwrap_or(for_deny),
@@ -539,7 +539,7 @@ impl<'p> Engine<'p> {
             let applies = rule.window.contains(scope.now)
                 && override_env_covers(rule.env, env)
                 && selector_matches(&rule.resource, resource)
-                && Self::condition_holds(&rule.condition, scope, true);
+                && Self::condition_holds(rule.condition.as_deref(), scope, true);
             if applies {
                 trace.step("deny", Some(&rule.id), "match", || {
                     "deny override matches".into()
@@ -594,7 +594,7 @@ impl<'p> Engine<'p> {
                 }
                 continue;
             }
-            if !Self::condition_holds(&binding.condition, scope, false) {
+            if !Self::condition_holds(binding.condition.as_deref(), scope, false) {
                 trace.step("grant", Some(&binding.id), "skip", || {
                     format!("role `{}`: condition does not hold", role.id)
                 });
@@ -655,7 +655,7 @@ impl<'p> Engine<'p> {
             if rule.window.contains(scope.now)
                 && override_env_covers(rule.env, env)
                 && selector_matches(&rule.resource, resource)
-                && Self::condition_holds(&rule.condition, scope, false)
+                && Self::condition_holds(rule.condition.as_deref(), scope, false)
             {
                 trace.step("grant", Some(&rule.id), "match", || "allow override".into());
                 return Some(rule.id.clone());

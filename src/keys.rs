@@ -276,28 +276,8 @@ impl TrustedKey {
                 }
                 Prepared::Ed25519(key)
             }
-            (KeyMaterial::P256 { x, y }, Alg::ES256) => {
-                let mut sec1 = Vec::with_capacity(65);
-                sec1.push(0x04);
-                sec1.extend_from_slice(x);
-                sec1.extend_from_slice(y);
-                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
-                    .map_err(|_| invalid("not a point on P-256"))?;
-                Prepared::P256(key)
-            }
-            (KeyMaterial::Rsa { n, e }, Alg::RS256) => {
-                let key = RsaPublicKey::new(n, e).map_err(|e| {
-                    invalid(match e {
-                        RsaKeyError::LeadingZero => "RSA components have leading zero bytes",
-                        RsaKeyError::ModulusSize => "an RSA modulus has 2048 to 4096 bits",
-                        RsaKeyError::EvenModulus => "not a usable RSA public key: an even modulus",
-                        RsaKeyError::Exponent => {
-                            "the RSA exponent must be odd, above 1 and fit 32 bits"
-                        }
-                    })
-                })?;
-                Prepared::Rsa(Box::new(key))
-            }
+            (KeyMaterial::P256 { x, y }, Alg::ES256) => prepare_p256(x, y).map_err(invalid)?,
+            (KeyMaterial::Rsa { n, e }, Alg::RS256) => prepare_rsa(n, e).map_err(invalid)?,
             _ => {
                 return Err(KeyError::AlgorithmMismatch {
                     kid: self.kid.clone(),
@@ -309,6 +289,46 @@ impl TrustedKey {
             prepared,
         })
     }
+}
+
+// The P-256 and RSA paths live in functions of their own, never inlined into the Ed25519
+// path: a JavaScript engine compiles a wasm function whole on its first call, so a cold start
+// that checks only Ed25519 signatures would otherwise compile them too.
+
+/// A P-256 public key from its coordinates, or why it is not one.
+#[inline(never)]
+fn prepare_p256(x: &[u8; 32], y: &[u8; 32]) -> Result<Prepared, &'static str> {
+    let mut sec1 = [0x04u8; 65];
+    for (to, from) in sec1.iter_mut().skip(1).zip(x.iter().chain(y)) {
+        *to = *from;
+    }
+    p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
+        .map(Prepared::P256)
+        .map_err(|_| "not a point on P-256")
+}
+
+/// An RSA public key from its modulus and exponent, or why it is not usable.
+#[inline(never)]
+fn prepare_rsa(n: &[u8], e: &[u8]) -> Result<Prepared, &'static str> {
+    let key = RsaPublicKey::new(n, e).map_err(|e| match e {
+        RsaKeyError::LeadingZero => "RSA components have leading zero bytes",
+        RsaKeyError::ModulusSize => "an RSA modulus has 2048 to 4096 bits",
+        RsaKeyError::EvenModulus => "not a usable RSA public key: an even modulus",
+        RsaKeyError::Exponent => "the RSA exponent must be odd, above 1 and fit 32 bits",
+    })?;
+    Ok(Prepared::Rsa(Box::new(key)))
+}
+
+/// ECDSA P-256 over SHA-256, `r‖s` raw.
+#[inline(never)]
+fn verify_p256(key: &p256::ecdsa::VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
+    p256::ecdsa::Signature::from_slice(signature).is_ok_and(|s| key.verify(message, &s).is_ok())
+}
+
+/// RSASSA-PKCS1-v1_5 over SHA-256.
+#[inline(never)]
+fn verify_rs256(key: &RsaPublicKey, message: &[u8], signature: &[u8]) -> bool {
+    key.verify_sha256(&sha2::Sha256::digest(message).into(), signature)
 }
 
 /// The public key of a [`VerifierKey`], decoded once for its algorithm.
@@ -350,11 +370,8 @@ impl VerifierKey {
         match &self.prepared {
             Prepared::Ed25519(key) => ed25519_dalek::Signature::from_slice(&signature)
                 .is_ok_and(|s| key.verify_strict(message, &s).is_ok()),
-            Prepared::P256(key) => p256::ecdsa::Signature::from_slice(&signature)
-                .is_ok_and(|s| key.verify(message, &s).is_ok()),
-            Prepared::Rsa(key) => {
-                key.verify_sha256(&sha2::Sha256::digest(message).into(), &signature)
-            }
+            Prepared::P256(key) => verify_p256(key, message, &signature),
+            Prepared::Rsa(key) => verify_rs256(key, message, &signature),
         }
     }
 }

@@ -156,7 +156,7 @@ pub struct Binding {
     /// When.
     pub window: Window,
     /// Restrictive condition, if any.
-    pub condition: Option<Condition>,
+    pub condition: Option<Box<Condition>>,
 }
 
 /// Allow or deny.
@@ -197,7 +197,7 @@ pub struct Override {
     /// When.
     pub window: Window,
     /// Restrictive condition, if any.
-    pub condition: Option<Condition>,
+    pub condition: Option<Box<Condition>>,
 }
 
 /// A trusted token issuer.
@@ -407,7 +407,7 @@ fn unique<'a, T>(
     })
 }
 
-fn check_condition(c: &Option<Condition>) -> Result<(), ModelError> {
+fn check_condition(c: Option<&Condition>) -> Result<(), ModelError> {
     match c {
         Some(c) if c.depth() > MAX_CONDITION_DEPTH || c.size() > MAX_CONDITION_NODES => {
             Err(ModelError::ConditionTooLarge)
@@ -520,11 +520,15 @@ impl Policy {
             Some(EnvSelector::One(e)) => check_ref(from, "environment", e, envs),
             _ => Ok(()),
         };
+        // The targets are copied out once, as the lists below go over them five times: over
+        // the bindings themselves that is five passes over some hundred bytes a binding.
+        let mut binding_targets = Vec::with_capacity(data.bindings.len());
         for b in &data.bindings {
+            binding_targets.push(b.target);
             check_ref("binding", "role", b.role, roles)?;
             check_target("binding", b.target)?;
             check_env("binding", b.env)?;
-            check_condition(&b.condition)?;
+            check_condition(b.condition.as_deref())?;
             let scope = data.roles.get(b.role as usize).map(|r| r.scope);
             if (scope == Some(RoleScope::Org)) != b.env.is_none() {
                 return Err(ModelError::ScopeMismatch {
@@ -532,23 +536,23 @@ impl Policy {
                 });
             }
         }
+        let mut override_targets = Vec::with_capacity(data.overrides.len());
         for o in &data.overrides {
+            override_targets.push(o.target);
             check_target("override", o.target)?;
             check_env("override", o.env)?;
-            check_condition(&o.condition)?;
+            check_condition(o.condition.as_deref())?;
         }
-        let binding_targets = || data.bindings.iter().map(|b| b.target);
-        let override_targets = || data.overrides.iter().map(|o| o.target);
         (
             index.member_bindings,
             index.group_bindings,
             index.everyone_bindings,
-        ) = by_target(binding_targets, members, groups);
+        ) = by_target(|| binding_targets.iter().copied(), members, groups);
         (
             index.member_overrides,
             index.group_overrides,
             index.everyone_overrides,
-        ) = by_target(override_targets, members, groups);
+        ) = by_target(|| override_targets.iter().copied(), members, groups);
         let limit = data.permissions.len() as u32;
         for r in &data.routes {
             check_ref("route", "permission", r.permission, limit as usize)?;

@@ -1122,7 +1122,7 @@ impl Compiler {
                     target,
                     env,
                     window,
-                    condition,
+                    condition: condition.map(Box::new),
                 });
             }
         }
@@ -1144,7 +1144,7 @@ impl Compiler {
                     target: Target::Everyone,
                     env,
                     window: Window::default(),
-                    condition,
+                    condition: condition.map(Box::new),
                 });
             }
         }
@@ -1215,7 +1215,7 @@ impl Compiler {
                         attrs: o.resource.attrs.clone(),
                     },
                     window,
-                    condition,
+                    condition: condition.map(Box::new),
                 });
             }
         }

@@ -176,7 +176,7 @@ fn random_policy(g: &mut Gen, key: &SigningKey) -> PolicyData {
                 target: target(g, n_groups),
                 env: (roles[role as usize].scope == RoleScope::Env).then(|| env_selector(g)),
                 window: window(g),
-                condition: g.chance(25).then(|| condition(g, 1)),
+                condition: g.chance(25).then(|| Box::new(condition(g, 1))),
             }
         })
         .collect();
@@ -203,7 +203,7 @@ fn random_policy(g: &mut Gen, key: &SigningKey) -> PolicyData {
                 },
             },
             window: window(g),
-            condition: g.chance(25).then(|| condition(g, 1)),
+            condition: g.chance(25).then(|| Box::new(condition(g, 1))),
         })
         .collect();
     PolicyData {
