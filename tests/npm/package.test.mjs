@@ -312,3 +312,16 @@ test("the README's Node example runs as written", async () => {
   assert.match(out, /allowed: true/);
   assert.match(out, /reason: 'allowed'/);
 });
+
+test("a session verified under another version of the bundle is refused on every path", async () => {
+  const older = esm.Authorizer.fromBundle(bundles.get("client-a"), { keys: [trusted] });
+  const newer = esm.Authorizer.fromBundle(buildBundles("examples/integration-platform.json", 4).get("client-a"), { keys: [trusted] });
+  const session = older.verifyToken(await mint({ sub: "dana", env: "client-a-dev" }));
+  const request = { action: "workflow:read", resource: { type: "workflow", id: "wf-1", env: "client-a-dev" } };
+  assert.equal(older.check(session, request).reason, "allowed");
+  const stale = (e) => e.name === "PortcullisError" && e.code === "session_stale";
+  assert.throws(() => newer.check(session, request), stale);
+  assert.throws(() => newer.check(session, { ...request, context: { ip: "10.0.0.1" } }), stale);
+  assert.throws(() => newer.checkMany(session, [request, request]), stale);
+  assert.equal(newer.check(newer.verifyToken(await mint({ sub: "dana", env: "client-a-dev" })), request).reason, "allowed");
+});

@@ -187,9 +187,8 @@ impl Session {
 #[wasm_bindgen]
 pub struct Authorizer {
     inner: portcullis::Authorizer,
-    /// Rule ids (bindings and overrides) and their numbers, for packed decisions; built on
-    /// first use.
-    rules: std::cell::OnceCell<RuleTable>,
+    /// Numbers of the rule ids that packed decisions have named so far.
+    rules: std::cell::RefCell<RuleTable>,
     /// The request the packed paths decode into, reused so that its strings keep their
     /// capacity: a packed decision allocates nothing.
     scratch: std::cell::RefCell<Request>,
@@ -220,36 +219,28 @@ fn next_serial() -> u32 {
 }
 
 /// Rule ids by number, and numbers by the address of the bundle's shared id (what a decision
-/// carries; a binding and an override of the same id share a number).
+/// carries). A rule gets its number the first time a packed decision names it: numbering every
+/// rule up front would cost the first decision after a load a pass over every binding (some
+/// 100,000 in a large organization).
+#[derive(Default)]
 struct RuleTable {
     names: Vec<std::sync::Arc<str>>,
     by_address: portcullis::fxhash::FxHashMap<usize, u32>,
 }
 
-fn address(id: &std::sync::Arc<str>) -> usize {
-    std::sync::Arc::as_ptr(id).cast::<u8>() as usize
-}
-
 impl RuleTable {
-    fn of(policy: &portcullis::model::Policy) -> RuleTable {
-        let data = policy.data();
-        let mut names = Vec::new();
-        let mut numbers: portcullis::fxhash::FxHashMap<std::sync::Arc<str>, u32> =
-            portcullis::fxhash::FxHashMap::default();
-        let mut by_address = portcullis::fxhash::FxHashMap::default();
-        for id in data
-            .bindings
-            .iter()
-            .map(|b| &b.id)
-            .chain(data.overrides.iter().map(|o| &o.id))
-        {
-            let number = *numbers.entry(id.clone()).or_insert_with(|| {
+    /// The number of rule `id`, given it now if it has none. The table keeps the id, so its
+    /// address stays its own.
+    fn number(&mut self, id: &std::sync::Arc<str>) -> u32 {
+        let next = self.names.len() as u32;
+        let names = &mut self.names;
+        *self
+            .by_address
+            .entry(std::sync::Arc::as_ptr(id).cast::<u8>() as usize)
+            .or_insert_with(|| {
                 names.push(id.clone());
-                names.len() as u32 - 1
-            });
-            by_address.insert(address(id), number);
-        }
-        RuleTable { names, by_address }
+                next
+            })
     }
 }
 
@@ -267,7 +258,7 @@ const PACKED_DETAILS: [&str; 7] = [
 /// A decision as one number: reason (index in `Reason::ALL`) in bits 0–3, detail in bits 4–7
 /// (0: none, 1–7: [`PACKED_DETAILS`], 15: another), rule number + 1 in bits 8–31 (0: none,
 /// 0xFFFFFF: a rule outside the table).
-fn pack(decision: &portcullis::Decision, rules: &RuleTable) -> u32 {
+fn pack(decision: &portcullis::Decision, rules: &mut RuleTable) -> u32 {
     let reason = portcullis::Reason::ALL
         .iter()
         .position(|r| *r == decision.reason)
@@ -281,10 +272,7 @@ fn pack(decision: &portcullis::Decision, rules: &RuleTable) -> u32 {
     };
     let rule = match &decision.rule {
         None => 0,
-        Some(r) => rules
-            .by_address
-            .get(&address(r))
-            .map_or(0x00FF_FFFF, |n| (n + 1).min(0x00FF_FFFE)),
+        Some(r) => (rules.number(r) + 1).min(0x00FF_FFFF),
     };
     reason | detail << 4 | rule << 8
 }
@@ -434,9 +422,7 @@ impl Authorizer {
     /// The id of rule number `n` of packed decisions.
     #[wasm_bindgen(js_name = ruleName)]
     pub fn rule_name(&self, n: u32) -> Option<String> {
-        let rules = self
-            .rules
-            .get_or_init(|| RuleTable::of(self.inner.policy()));
+        let rules = self.rules.try_borrow().ok()?;
         rules.names.get(n as usize).map(|r| r.to_string())
     }
 
@@ -469,9 +455,10 @@ impl Authorizer {
     }
 
     /// Decides one plain request given as interned names (0: absent; action and type are
-    /// required) and returns the packed decision (see [`pack`]), or
-    /// `0xFFFFFFFF` when a number names no interned name. The names were looked up when
-    /// interned and the session's facts are kept, so nothing is hashed here.
+    /// required) and returns the packed decision (see [`pack`]), or `0xFFFFFFFF` (ask the
+    /// general path) when a number names no interned name or the session does not belong
+    /// here. The names were looked up when interned and the session's facts are kept, so
+    /// nothing is hashed here.
     #[wasm_bindgen(js_name = decideAtoms)]
     #[allow(clippy::too_many_arguments)]
     pub fn decide_atoms(
@@ -483,14 +470,18 @@ impl Authorizer {
         id: u32,
         org: u32,
         now: f64,
-    ) -> Result<u32, JsValue> {
-        let (token, facts) = self.session_facts(session)?;
-        Ok(self.decide_names(
-            token,
-            &facts,
-            [action, resource_type, env, id, org],
-            now as i64,
-        ))
+    ) -> u32 {
+        // A stale session is the general path's to report: a plain number back (not a
+        // `Result`) crosses to JavaScript without an array per call.
+        match self.session_facts(session) {
+            Ok((token, facts)) => self.decide_names(
+                token,
+                &facts,
+                [action, resource_type, env, id, org],
+                now as i64,
+            ),
+            Err(_) => ASK_AGAIN,
+        }
     }
 
     /// [`Authorizer::decide_atoms`] for a batch: five numbers a request, at most
@@ -776,7 +767,7 @@ impl Authorizer {
     fn around(inner: portcullis::Authorizer) -> Self {
         Authorizer {
             inner,
-            rules: std::cell::OnceCell::new(),
+            rules: std::cell::RefCell::default(),
             scratch: std::cell::RefCell::default(),
             atoms: std::cell::RefCell::default(),
             serial: next_serial(),
@@ -840,14 +831,12 @@ impl Authorizer {
             id.map(|a| a.text.as_str()),
             org.map(|a| a.text.as_str()),
         );
-        let rules = self
-            .rules
-            .get_or_init(|| RuleTable::of(self.inner.policy()));
-        pack(
-            &self
-                .inner
-                .check_resolved(token, facts, &request, &resolved, now),
-            rules,
-        )
+        let decision = self
+            .inner
+            .check_resolved(token, facts, &request, &resolved, now);
+        match self.rules.try_borrow_mut() {
+            Ok(mut rules) => pack(&decision, &mut rules),
+            Err(_) => ASK_AGAIN,
+        }
     }
 }
