@@ -123,6 +123,12 @@ const coldParentRss = process.memoryUsage().rss;
 
 // ---------------------------------------------------------------------------------------
 // Measuring
+//
+// This machine's speed drifts, by up to 2× within a minute, so no contender is timed in one
+// block of its own. Every contender is set up first; then each of `reps` rounds times every
+// contender once over its requests. A target's peer is timed right after Portcullis decides
+// the very same requests, and the target's ratio is the median over the rounds of those
+// back-to-back pairs: a slow minute slows both sides of a pair.
 const reps = quick ? 3 : 7;
 const memory = () => process.memoryUsage().heapUsed + process.memoryUsage().external;
 
@@ -136,19 +142,6 @@ function measure(items, run) {
   for (let r = 0; r < reps; r += 1) {
     const t0 = performance.now();
     decisions = run(items);
-    times.push(((performance.now() - t0) * 1e6) / items.length);
-  }
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], min: times[0], decisions };
-}
-
-async function measureAsync(items, run) {
-  await run(items.slice(0, Math.min(items.length, 200)));
-  const times = [];
-  let decisions;
-  for (let r = 0; r < reps; r += 1) {
-    const t0 = performance.now();
-    decisions = await run(items);
     times.push(((performance.now() - t0) * 1e6) / items.length);
   }
   times.sort((a, b) => a - b);
@@ -172,14 +165,36 @@ async function setup(fn) {
   return { value, setupMs: ms, memoryBytes: Math.max(0, memory() - before) };
 }
 
-const rows = [];
-function report(name, what, items, result, extra = {}) {
-  const row = { name, what, n: items.length, median: result.median, min: result.min,
-    mismatches: result.decisions ? mismatches(items, result.decisions) : null, ...extra };
-  rows.push(row);
-  console.log(`${name.padEnd(44)} ${result.median.toFixed(0).padStart(9)} ns median ${result.min.toFixed(0).padStart(9)} ns min` +
-    `  n=${items.length}  mismatches=${row.mismatches ?? "-"}`);
-  return row;
+const contenders = [];
+/**
+ * Registers a contender. `run(items, state)` decides `items` and returns the decisions (or a
+ * promise of them; null where there is nothing to compare). Options: `prepare()` makes
+ * `state` outside the timed window, `perItem` turns time per item of `items` into time per
+ * decision (a batch per item), `decided` are the requests the decisions answer (`items` by
+ * default), `warmUp` how many items the warm-up decides, `setupMs` and `memoryBytes`.
+ */
+function contender(name, what, items, run, options = {}) {
+  const c = { name, what, items, run, perItem: 1, decided: items, warmUp: 20_000, ...options, times: [], decisions: null };
+  contenders.push(c);
+  return c;
+}
+
+/** Runs contender `c` once over `items`: ns per decision, and the decisions. */
+async function timeOnce(c, items = c.items) {
+  const state = c.prepare?.();
+  const t0 = performance.now();
+  let decisions = c.run(items, state);
+  if (decisions instanceof Promise) decisions = await decisions;
+  return { ns: (((performance.now() - t0) * 1e6) / items.length) * c.perItem, decisions };
+}
+
+const pairs = [];
+/**
+ * A target: `peer`'s time per decision over `ours` (`ours` over the peer's, with `invert`),
+ * where `ours` decides `oursItems` (the same requests as the peer) right before the peer runs.
+ */
+function pair(label, wanted, ours, peer, { oursItems = peer.items, invert = false } = {}) {
+  pairs.push({ label, wanted, ours, peer, oursItems, invert, ratios: [] });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -205,8 +220,8 @@ for (const c of cases) {
   c.session = sessions.get(sessionKey(c));
   c.token = tokens.get(sessionKey(c));
 }
-const oursCheck = report("Portcullis check (verified session)", "check", cases,
-  measure(cases, (items) => items.map((c) => c.authorizer.check(c.session, c.request).allowed)),
+const oursCheck = contender("Portcullis check (verified session)", "check", cases,
+  (items) => items.map((c) => c.authorizer.check(c.session, c.request).allowed),
   { setupMs: ours.setupMs, memoryBytes: ours.memoryBytes });
 // Reasons, not only allow/deny, must match.
 const reasonMismatches = cases.filter((c) => c.authorizer.check(c.session, c.request).reason !== c.expected).length;
@@ -227,11 +242,8 @@ const runBatches = (bs) => {
   for (const b of bs) for (const d of b[0].authorizer.checkMany(b[0].session, b.map((c) => c.request))) out.push(d.allowed);
   return out;
 };
-const batched = measure(batches, runBatches);
-// measure() divides by the number of calls; report per item.
-const perItem = batches.length / batchItems.length;
-report("Portcullis checkMany (≤ 50 per call)", "checkMany", batchItems,
-  { median: batched.median * perItem, min: batched.min * perItem, decisions: batched.decisions });
+const oursCheckMany = contender("Portcullis checkMany (≤ 50 per call)", "checkMany", batches, runBatches,
+  { perItem: batches.length / batchItems.length, decided: batchItems, warmUp: 400 });
 
 const authorizeItems = cases.slice(0, quick ? 500 : 5_000);
 // One-shot: every repetition on freshly loaded authorizers, so no token was verified before.
@@ -240,27 +252,17 @@ const freshAuthorizers = () => {
   for (const [org] of ours.value) fresh.set(org, Authorizer.fromBundle(readFileSync(path.join(dataDir, "bundles", `${org}.bundle`)), bundleKeys));
   return fresh;
 };
-const oneShot = (() => {
-  const times = [];
-  let decisions;
-  for (let r = 0; r <= reps; r += 1) {
-    const fresh = freshAuthorizers();
-    const t0 = performance.now();
-    decisions = authorizeItems.map((c) => fresh.get(orgId(users[c.user].org)).authorize(c.token, c.request).allowed);
-    if (r > 0) times.push(((performance.now() - t0) * 1e6) / authorizeItems.length);
-  }
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], min: times[0], decisions };
-})();
-const oursAuthorize = report("Portcullis authorize, token new (verify + check)", "authorize", authorizeItems, oneShot);
-const oursAuthorizeCached = report("Portcullis authorize, token seen before", "authorize", authorizeItems,
-  measure(authorizeItems, (items) => items.map((c) => c.authorizer.authorize(c.token, c.request).allowed)));
+const oursAuthorize = contender("Portcullis authorize, token new (verify + check)", "authorize", authorizeItems,
+  (items, fresh) => items.map((c) => fresh.get(orgId(users[c.user].org)).authorize(c.token, c.request).allowed),
+  { prepare: freshAuthorizers });
+const oursAuthorizeCached = contender("Portcullis authorize, token seen before", "authorize", authorizeItems,
+  (items) => items.map((c) => c.authorizer.authorize(c.token, c.request).allowed));
 
 // ---------------------------------------------------------------------------------------
 // A plain JS Map look-up of precomputed answers: the floor for any in-process decision.
 const plain = await setup(() => new Map(cases.map((c) => [`${c.user}|${c.tokenEnv}|${c.perm}|${c.env}|${c.id}`, c.allowed])));
-report("plain JS Map.get (precomputed)", "lookup", cases,
-  measure(cases, (items) => items.map((c) => plain.value.get(`${c.user}|${c.tokenEnv}|${c.perm}|${c.env}|${c.id}`))),
+const plainLookup = contender("plain JS Map.get (precomputed)", "lookup", cases,
+  (items) => items.map((c) => plain.value.get(`${c.user}|${c.tokenEnv}|${c.perm}|${c.env}|${c.id}`)),
   { setupMs: plain.setupMs, memoryBytes: plain.memoryBytes });
 
 // ---------------------------------------------------------------------------------------
@@ -285,8 +287,8 @@ const casl = await setup(() => {
   return abilities;
 });
 for (const c of cases) c.ability = casl.value.get(sessionKey(c));
-report("CASL ability.can (prebuilt per session)", "check", cases,
-  measure(cases, (items) => items.map((c) => c.ability.can(c.perm, caslSubject(c.type, { env: c.env, id: c.id })))),
+const caslCan = contender("CASL ability.can (prebuilt per session)", "check", cases,
+  (items) => items.map((c) => c.ability.can(c.perm, caslSubject(c.type, { env: c.env, id: c.id }))),
   { setupMs: casl.setupMs, memoryBytes: casl.memoryBytes });
 
 // ---------------------------------------------------------------------------------------
@@ -333,8 +335,8 @@ for (const c of casbinItems) {
   c.enforcer = casbin.value.get(u.org);
   c.casbinArgs = [`${u.id}@${envId(u.org, c.tokenEnv)}`, c.env, c.id ? `${c.type}/${c.id}` : `${c.type}/-`, c.perm];
 }
-report("casbin enforceSync (enforcer per org)", "check", casbinItems,
-  measure(casbinItems, (items) => items.map((c) => c.enforcer.enforceSync(...c.casbinArgs))),
+const casbinPerOrg = contender("casbin enforceSync (enforcer per org)", "check", casbinItems,
+  (items) => items.map((c) => c.enforcer.enforceSync(...c.casbinArgs)),
   { setupMs: casbin.setupMs, memoryBytes: casbin.memoryBytes });
 
 // casbin as its RBAC-with-domains model is meant to be used: one enforcer for every tenant,
@@ -345,9 +347,9 @@ const casbinOne = await setup(async () => {
   for (let o = 0; o < workload.shape.orgs; o += 1) lines.push(...casbinLines(o));
   return newEnforcer(newModelFromString(casbinModel), new StringAdapter(lines.join("\n")));
 });
-report("casbin enforceSync (one enforcer, domains)", "check", casbinOneItems,
-  measure(casbinOneItems, (items) => items.map((c) => casbinOne.value.enforceSync(...c.casbinArgs))),
-  { setupMs: casbinOne.setupMs, memoryBytes: casbinOne.memoryBytes });
+const casbinDomains = contender("casbin enforceSync (one enforcer, domains)", "check", casbinOneItems,
+  (items) => items.map((c) => casbinOne.value.enforceSync(...c.casbinArgs)),
+  { setupMs: casbinOne.setupMs, memoryBytes: casbinOne.memoryBytes, warmUp: 100 });
 
 // ---------------------------------------------------------------------------------------
 // Cedar (cedar-wasm): one pre-parsed policy set per organization (statefulIsAuthorized);
@@ -396,33 +398,70 @@ for (const c of cedarItems) {
     ],
   };
 }
-report("Cedar statefulIsAuthorized (set per org)", "check", cedarItems,
-  measure(cedarItems, (items) => items.map((c) => {
+const cedarCheck = contender("Cedar statefulIsAuthorized (set per org)", "check", cedarItems,
+  (items) => items.map((c) => {
     const a = cedar.statefulIsAuthorized(c.cedarCall);
     if (a.type !== "success") throw new Error(`cedar: ${JSON.stringify(a.errors)}`);
     return a.response.decision === "allow";
-  })),
-  { setupMs: cedarSets.setupMs, memoryBytes: cedarSets.memoryBytes });
+  }),
+  { setupMs: cedarSets.setupMs, memoryBytes: cedarSets.memoryBytes, warmUp: 2_000 });
 
 // ---------------------------------------------------------------------------------------
 // jose: token verification alone (EdDSA, ES256, RS256), the cost our one-shot authorize pays.
 const joseItems = authorizeItems;
-const joseEd = report("jose jwtVerify EdDSA (verification only)", "verify", joseItems,
-  await measureAsync(joseItems, async (items) => {
+const joseEd = contender("jose jwtVerify EdDSA (verification only)", "verify", joseItems,
+  async (items) => {
     for (const c of items) await jwtVerify(c.token, idpPublic, { issuer: workload.issuer.iss, audience: workload.issuer.aud });
     return null;
-  }));
+  }, { warmUp: 200 });
 for (const alg of ["ES256", "RS256"]) {
   const { publicKey, privateKey } = await generateKeyPair(alg);
   const signed = await Promise.all(joseItems.slice(0, 200).map((c) => new SignJWT({ org: "o000", env: "o000-dev" })
     .setProtectedHeader({ alg, typ: "envauth+jwt" }).setIssuer(workload.issuer.iss).setAudience(workload.issuer.aud)
     .setSubject(users[c.user].id).setIssuedAt(now - 5).setExpirationTime(now + 3600).sign(privateKey)));
-  report(`jose jwtVerify ${alg} (verification only)`, "verify", signed,
-    await measureAsync(signed, async (items) => {
-      for (const t of items) await jwtVerify(t, publicKey, { issuer: workload.issuer.iss, audience: workload.issuer.aud });
-      return null;
-    }));
+  contender(`jose jwtVerify ${alg} (verification only)`, "verify", signed, async (items) => {
+    for (const t of items) await jwtVerify(t, publicKey, { issuer: workload.issuer.iss, audience: workload.issuer.aud });
+    return null;
+  }, { warmUp: 50 });
 }
+
+// ---------------------------------------------------------------------------------------
+// The rounds
+// The targets, each a peer timed right after Portcullis decides the same requests.
+pair("single `check` vs Cedar (per-org sets)", "≥ 100×", oursCheck, cedarCheck);
+pair("single `check` vs casbin (one enforcer with domains)", "≥ 1,000×", oursCheck, casbinDomains);
+pair("single `check` vs casbin split into one enforcer per organization (our own tuning of casbin, beside the row above)", "—", oursCheck, casbinPerOrg);
+pair("single `check` vs CASL", "> 1×", oursCheck, caslCan);
+pair("`checkMany` per item vs plain Map.get", "≤ 3×", oursCheckMany, plainLookup, { oursItems: batches, invert: true });
+pair("one-shot `authorize` vs jose EdDSA verify", "> 1×", oursAuthorize, joseEd);
+pair("repeated `authorize` (verified-token cache) vs jose EdDSA verify", "≥ 100×", oursAuthorizeCached, joseEd);
+
+for (const c of contenders) {
+  global.gc?.();
+  await timeOnce(c, c.items.slice(0, Math.min(c.items.length, c.warmUp)));
+}
+for (let r = 0; r < reps; r += 1) {
+  global.gc?.();
+  for (const c of contenders) {
+    const targets = pairs.filter((p) => p.peer === c);
+    const oursNs = [];
+    for (const p of targets) oursNs.push((await timeOnce(p.ours, p.oursItems)).ns);
+    const { ns, decisions } = await timeOnce(c);
+    c.times.push(ns);
+    c.decisions = decisions;
+    targets.forEach((p, i) => p.ratios.push(p.invert ? oursNs[i] / ns : ns / oursNs[i]));
+  }
+}
+const sorted = (values) => [...values].sort((a, b) => a - b);
+const rows = contenders.map((c) => {
+  const times = sorted(c.times);
+  const row = { name: c.name, what: c.what, n: c.decided.length, median: median(times), min: times[0],
+    mismatches: c.decisions ? mismatches(c.decided, c.decisions) : null, setupMs: c.setupMs, memoryBytes: c.memoryBytes };
+  console.log(`${c.name.padEnd(44)} ${row.median.toFixed(0).padStart(9)} ns median ${row.min.toFixed(0).padStart(9)} ns min` +
+    `  n=${row.n}  mismatches=${row.mismatches ?? "-"}`);
+  return row;
+});
+for (const p of pairs) console.log(`${p.label}: ${median(sorted(p.ratios)).toFixed(2)}× (rounds: ${p.ratios.map((x) => x.toFixed(2)).join(", ")})`);
 
 // ---------------------------------------------------------------------------------------
 // Loading: a bundle of about 100,000 role bindings, and a cold start in a fresh process
@@ -439,25 +478,18 @@ console.log(`cold start (import, load a bundle, first authorize): demo ${median(
 
 // ---------------------------------------------------------------------------------------
 // The report
-const by = (name) => rows.find((r) => r.name.startsWith(name));
-const ratio = (a, b) => (a && b ? b.median / a.median : NaN);
 const fmtNs = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(1)} µs` : `${ns.toFixed(0)} ns`);
 const fmtMs = (ms) => (ms === undefined ? "" : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`);
 const fmtMem = (b) => (b === undefined ? "" : `${(b / 1048576).toFixed(1)} MiB`);
-const oursRow = by("Portcullis check");
+const oursRow = rows[contenders.indexOf(oursCheck)];
 const table = rows.map((r) => `| ${r.name} | ${r.n.toLocaleString("en")} | ${fmtNs(r.median)} | ${fmtNs(r.min)} | ` +
   `${r.what === "check" || r.what === "lookup" ? `${(r.median / oursRow.median).toFixed(2)}×` : ""} | ` +
   `${fmtMs(r.setupMs)} | ${fmtMem(r.memoryBytes)} | ${r.mismatches ?? "n/a"} |`).join("\n");
 
-const targets = [
-  ["single `check` vs Cedar (per-org sets)", "≥ 100×", ratio(oursRow, by("Cedar"))],
-  ["single `check` vs casbin (one enforcer with domains)", "≥ 1,000×", ratio(oursRow, by("casbin enforceSync (one"))],
-  ["single `check` vs casbin split into one enforcer per organization (our own tuning of casbin, beside the row above)", "—", ratio(oursRow, by("casbin enforceSync (enforcer per org)"))],
-  ["single `check` vs CASL", "> 1×", ratio(oursRow, by("CASL"))],
-  ["`checkMany` per item vs plain Map.get", "≤ 3×", by("Portcullis checkMany").median / by("plain JS").median],
-  ["one-shot `authorize` vs jose EdDSA verify", "> 1×", ratio(oursAuthorize, joseEd)],
-  ["repeated `authorize` (verified-token cache) vs jose EdDSA verify", "≥ 100×", ratio(oursAuthorizeCached, joseEd)],
-].map(([what, target, value]) => `| ${what} | ${target} | ${value.toFixed(2)}× |`).join("\n") + `
+const targets = pairs.map((p) => {
+  const r = sorted(p.ratios);
+  return `| ${p.label} | ${p.wanted} | ${median(r).toFixed(2)}× (rounds: ${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)}×) |`;
+}).join("\n") + `
 | a bundle of ${largeInfo.bindings.toLocaleString("en")} bindings (${(largeInfo.bytes / 1048576).toFixed(1)} MiB) verified and loaded | ≤ 50 ms | ${(largeLoad.median / 1e6).toFixed(1)} ms |
 | cold start in a fresh process (\`node cold.mjs\`, median of ${demoCold.length}): import, load the demo bundle, first \`authorize\` | ≤ 20 ms | ${median(demoCold).toFixed(1)} ms (fastest ${demoCold[0].toFixed(1)} ms) |
 | the same with a workload organization's bundle and its first request | — | ${median(workloadCold).toFixed(1)} ms (fastest ${workloadCold[0].toFixed(1)} ms) |`;
@@ -470,16 +502,22 @@ const section = `<!-- harness:begin -->
 ${quick ? "**Quick run** (fewer requests and repetitions): figures are indicative only.\n\n" : ""}One workload (seed ${workload.seed}): ${workload.shape.orgs} organizations × ${ENVS.length} environments, ${users.length.toLocaleString("en")} users
 with 1–3 environment roles each, 5% with an explicit deny on production, 5% with an elevation
 on one document; ${cases.length.toLocaleString("en")} requests (70% in scope, 15% cross-environment, 15%
-cross-tenant). Every contender runs in this one process after a warm-up; time per decision is
-the median and the minimum of ${reps} repetitions. Mismatches count decisions (allow or deny)
-that differ from the expected ones; Portcullis's reasons were also compared: ${reasonMismatches}
-mismatches. Slow contenders decide a prefix of the requests (column *n*).
+cross-tenant). Every contender runs in this one process after a warm-up, once in each of
+${reps} rounds; time per decision is the median and the minimum over the rounds. Mismatches
+count decisions (allow or deny) that differ from the expected ones; Portcullis's reasons were
+also compared: ${reasonMismatches} mismatches. Slow contenders decide a prefix of the requests
+(column *n*).
 
 | contender | n | median / decision | min | their time ÷ Portcullis \`check\` | setup | memory | mismatches |
 |---|---|---|---|---|---|---|---|
 ${table}
 
 ![time per decision](benchmarks.svg)
+
+This machine's speed drifts (by up to 2× within a minute), so a target's ratio is not taken
+from the medians above: in each round, the peer is timed right after Portcullis decides the
+same requests, and the ratio is the median over the rounds of those back-to-back pairs (their
+spread in brackets).
 
 | target | wanted | measured |
 |---|---|---|
