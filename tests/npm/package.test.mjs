@@ -107,11 +107,13 @@ test("interned names: thousands of distinct names and one session under two auth
   const b = pkg.Authorizer.fromBundle(bundles.get("client-b"), [trusted]);
   const dana = a.verifyToken(await mint({ sub: "dana", env: "client-a-dev" }));
   const adam = a.verifyToken(await mint({ sub: "adam", env: "client-a-prod" }));
+  // A scoped token: its decisions read the action's text, not only its permission.
+  const scoped = a.verifyToken(await mint({ sub: "dana", env: "client-a-dev", scope: "workflow:read" }));
   const general = (r) => ({ ...r, context: {} });
   // More names than one authorizer interns (its atomCapacity): the table starts over on both sides.
   assert.ok(a.atomCapacity > 0 && a.atomCapacity < 10_000, `atomCapacity ${a.atomCapacity}`);
   for (let i = 0; i < 10_000; i += 1) {
-    const session = i % 3 === 0 ? adam : dana;
+    const session = i % 3 === 0 ? adam : i % 5 === 0 ? scoped : dana;
     const env = i % 3 === 0 ? "client-a-prod" : i % 7 === 0 ? "client-a-prod" : "client-a-dev";
     const r = { action: i % 2 ? "workflow:edit" : "workflow:read", resource: { type: "workflow", id: `wf-${i}`, env } };
     assert.deepEqual(a.check(session, r), a.check(session, general(r)), JSON.stringify(r));
@@ -324,4 +326,20 @@ test("a session verified under another version of the bundle is refused on every
   assert.throws(() => newer.check(session, { ...request, context: { ip: "10.0.0.1" } }), stale);
   assert.throws(() => newer.checkMany(session, [request, request]), stale);
   assert.equal(newer.check(newer.verifyToken(await mint({ sub: "dana", env: "client-a-dev" })), request).reason, "allowed");
+});
+
+test("after the interned names start over, a decision reads the names it was asked about", async () => {
+  // `workflow:read` is the first name interned. After the table starts over, the first action
+  // takes its number: with one offset or the other, that is `workflow:edit`, right after a read.
+  for (const offset of [0, 1]) {
+    const a = pkg.Authorizer.fromBundle(bundles.get("client-a"), [trusted]);
+    const scoped = a.verifyToken(await mint({ sub: "dana", env: "client-a-dev", scope: "workflow:read" }));
+    const read = { action: "workflow:read", resource: { type: "workflow", id: "wf-first", env: "client-a-dev" } };
+    assert.equal(a.check(scoped, read).reason, "allowed");
+    for (let i = 0; i < a.atomCapacity + 10; i += 1) {
+      const action = (i + offset) % 2 ? "workflow:edit" : "workflow:read";
+      const r = { action, resource: { type: "workflow", id: `wf-${i}`, env: "client-a-dev" } };
+      assert.equal(a.check(scoped, r).reason, action === "workflow:read" ? "allowed" : "outside_token_scope", `${offset} ${i}`);
+    }
+  }
 });
