@@ -191,7 +191,7 @@ pub struct Authorizer {
     rules: std::cell::RefCell<RuleTable>,
     /// The request the packed paths decode into, reused so that its strings keep their
     /// capacity: a packed decision allocates nothing.
-    scratch: std::cell::RefCell<Scratch>,
+    scratch: std::cell::RefCell<Request>,
     /// Names interned by [`Authorizer::intern`], looked up in this bundle once (number − 1).
     atoms: std::cell::RefCell<Vec<Atom>>,
     /// Tells this authorizer's sessions' facts from another's (see [`Session`]).
@@ -277,58 +277,31 @@ fn pack(decision: &portcullis::Decision, rules: &mut RuleTable) -> u32 {
     reason | detail << 4 | rule << 8
 }
 
-/// The request the packed paths decode into, with the interned names its fields hold now.
-struct Scratch {
-    request: Request,
-    /// The name number in each field (action, type, environment, id, organization; 0: absent),
-    /// `UNKNOWN` where it is not known. A name repeated from one decision to the next is not
-    /// copied again.
-    names: [u32; 5],
-}
-
-/// A field of [`Scratch`] whose name is not known.
-const UNKNOWN: u32 = u32::MAX;
-
-impl Default for Scratch {
-    fn default() -> Self {
-        Scratch {
-            request: Request::default(),
-            names: [UNKNOWN; 5],
+/// Sets the fields of a plain request, reusing the strings' capacity.
+fn fill_request(
+    request: &mut Request,
+    action: &str,
+    resource_type: &str,
+    env: Option<&str>,
+    id: Option<&str>,
+    org: Option<&str>,
+) {
+    fn set(slot: &mut String, value: &str) {
+        slot.clear();
+        slot.push_str(value);
+    }
+    fn set_optional(slot: &mut Option<String>, value: Option<&str>) {
+        match value {
+            None => *slot = None,
+            Some(v) => set(slot.get_or_insert_with(String::new), v),
         }
     }
-}
-
-impl Scratch {
-    /// Sets the fields of a plain request to the names `numbers` stand for (`texts`), reusing
-    /// the strings' capacity and leaving alone a field that holds its name already.
-    fn fill(&mut self, numbers: [u32; 5], texts: [Option<&str>; 5]) {
-        fn set(slot: &mut String, value: Option<&str>) {
-            slot.clear();
-            slot.push_str(value.unwrap_or_default());
-        }
-        fn set_optional(slot: &mut Option<String>, value: Option<&str>) {
-            match value {
-                None => *slot = None,
-                Some(v) => set(slot.get_or_insert_with(String::new), Some(v)),
-            }
-        }
-        let [action, resource_type, env, id, org] = texts;
-        let request = &mut self.request;
-        for (i, (known, number)) in self.names.iter_mut().zip(numbers).enumerate() {
-            if *known == number {
-                continue;
-            }
-            *known = number;
-            let resource = &mut request.resource;
-            match i {
-                0 => set(&mut request.action, action),
-                1 => set(&mut resource.resource_type, resource_type),
-                2 => set_optional(&mut resource.env, env),
-                3 => set_optional(&mut resource.id, id),
-                _ => set_optional(&mut resource.org, org),
-            }
-        }
-    }
+    set(&mut request.action, action);
+    let resource = &mut request.resource;
+    set(&mut resource.resource_type, resource_type);
+    set_optional(&mut resource.env, env);
+    set_optional(&mut resource.id, id);
+    set_optional(&mut resource.org, org);
 }
 
 #[wasm_bindgen]
@@ -479,8 +452,6 @@ impl Authorizer {
     #[wasm_bindgen(js_name = clearAtoms)]
     pub fn clear_atoms(&self) {
         self.atoms.borrow_mut().clear();
-        // The numbers will name other names.
-        self.scratch.borrow_mut().names = [UNKNOWN; 5];
     }
 
     /// Decides one plain request given as interned names (0: absent; action and type are
@@ -825,10 +796,9 @@ impl Authorizer {
         &self,
         token: &VerifiedToken,
         facts: &portcullis::TokenFacts,
-        numbers: [u32; 5],
+        [action, resource_type, env, id, org]: [u32; 5],
         now: i64,
     ) -> u32 {
-        let [action, resource_type, env, id, org] = numbers;
         let atoms = self.atoms.borrow();
         let atom = |n: u32| n.checked_sub(1).and_then(|i| atoms.get(i as usize));
         let optional = |n: u32| {
@@ -852,20 +822,18 @@ impl Authorizer {
             env: env.map_or(portcullis::EnvRef::Absent, |a| a.meaning.env),
             other_org: org.is_some_and(|a| a.meaning.other_org),
         };
-        let mut scratch = self.scratch.borrow_mut();
-        scratch.fill(
-            numbers,
-            [
-                Some(action.text.as_str()),
-                Some(resource_type.text.as_str()),
-                env.map(|a| a.text.as_str()),
-                id.map(|a| a.text.as_str()),
-                org.map(|a| a.text.as_str()),
-            ],
+        let mut request = self.scratch.borrow_mut();
+        fill_request(
+            &mut request,
+            &action.text,
+            &resource_type.text,
+            env.map(|a| a.text.as_str()),
+            id.map(|a| a.text.as_str()),
+            org.map(|a| a.text.as_str()),
         );
         let decision = self
             .inner
-            .check_resolved(token, facts, &scratch.request, &resolved, now);
+            .check_resolved(token, facts, &request, &resolved, now);
         match self.rules.try_borrow_mut() {
             Ok(mut rules) => pack(&decision, &mut rules),
             Err(_) => ASK_AGAIN,
