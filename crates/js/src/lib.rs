@@ -774,20 +774,22 @@ impl Authorizer {
         }
     }
 
-    /// The session's token and its facts under this authorizer, worked out on first use.
+    /// The session's token and its facts under this authorizer, worked out on first use
+    /// (refused as [`Authorizer::session`] refuses it).
     fn session_facts<'s>(
         &self,
         session: &'s Session,
     ) -> Result<(&'s VerifiedToken, portcullis::TokenFacts), JsValue> {
-        let token = self.session(session)?;
-        let facts = match session.facts.get() {
-            Some((serial, facts)) if serial == self.serial => facts,
-            _ => {
-                let facts = self.inner.token_facts(token);
-                session.facts.set(Some((self.serial, facts)));
-                facts
+        // Facts are kept only for a session this authorizer accepted, and neither side's
+        // bundle version changes: kept facts mean the check below passed already.
+        if let Some((serial, facts)) = session.facts.get() {
+            if serial == self.serial {
+                return Ok((&session.token, facts));
             }
-        };
+        }
+        let token = self.session(session)?;
+        let facts = self.inner.token_facts(token);
+        session.facts.set(Some((self.serial, facts)));
         Ok((token, facts))
     }
 
