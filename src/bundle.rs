@@ -557,11 +557,13 @@ pub fn encode_body(d: &PolicyData) -> Vec<u8> {
         w.u8(m.disabled.into());
     }
     w.len(d.bindings.len());
+    let names = Names::of(d);
+    let mut derived = String::new();
     for b in &d.bindings {
         // A rule id the loader can work out from the binding is left out (tag 0): on a large
         // organization those ids are most of the bundle's bytes, all hashed on every load.
-        let derived = default_binding_id(d, b.role, b.target, b.env);
-        if derived.as_deref() == Some(&*b.id) {
+        if names.write_default_binding_id(b.role, b.target, b.env, &mut derived) && derived == *b.id
+        {
             w.u8(0);
         } else {
             w.u8(1);
@@ -702,7 +704,17 @@ struct Names<'a> {
     members: &'a [Member],
 }
 
-impl Names<'_> {
+impl<'a> Names<'a> {
+    /// A policy's own tables.
+    fn of(d: &'a PolicyData) -> Self {
+        Names {
+            roles: &d.roles,
+            envs: &d.envs,
+            groups: &d.groups,
+            members: &d.members,
+        }
+    }
+
     /// Writes to `id` (emptied first) the rule id the policy compiler gives a binding whose
     /// source names none: `holder:role@environment` (`holder:role` for an organization role,
     /// `*` for every environment, `default` as the holder of an organization default). `false`
@@ -740,25 +752,6 @@ impl Names<'_> {
         }
         true
     }
-}
-
-/// [`Names::write_default_binding_id`] over a policy's own tables.
-fn default_binding_id(
-    d: &PolicyData,
-    role: u32,
-    target: Target,
-    env: Option<EnvSelector>,
-) -> Option<String> {
-    let names = Names {
-        roles: &d.roles,
-        envs: &d.envs,
-        groups: &d.groups,
-        members: &d.members,
-    };
-    let mut id = String::new();
-    names
-        .write_default_binding_id(role, target, env, &mut id)
-        .then_some(id)
 }
 
 fn get_target(r: &mut Reader<'_>) -> Result<Target, DecodeError> {
@@ -1061,6 +1054,19 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
 
 #[cfg(test)]
 mod tests {
+    /// [`Names::write_default_binding_id`] over a policy's own tables.
+    fn default_binding_id(
+        d: &PolicyData,
+        role: u32,
+        target: Target,
+        env: Option<EnvSelector>,
+    ) -> Option<String> {
+        let mut id = String::new();
+        Names::of(d)
+            .write_default_binding_id(role, target, env, &mut id)
+            .then_some(id)
+    }
+
     use super::*;
 
     fn rich() -> PolicyData {
