@@ -60,17 +60,18 @@ async function forward(gateway, request, url, fields, ctx) {
   const method = request.method;
   const init = { method, headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
   if (method !== "GET" && method !== "HEAD" && request.body !== null) init.body = request.body;
-  let response;
+  let response = null;
+  let failure;
   try {
     response = await fetch(origin + url.pathname + url.search, init);
   } catch (e) {
-    logLater(ctx, fields[2]);
-    const timedOut = e?.name === "TimeoutError";
-    return answer(gateway.failure(fields[1], timedOut, String(e?.message ?? e)).split(SEP), ctx);
+    failure = e;
   }
-  // The decision's line (empty when forwarded requests are not logged).
+  // The decision's line (empty when forwarded requests are not logged), then a failure's own.
   logLater(ctx, fields[2]);
-  return response;
+  if (response !== null) return response;
+  const timedOut = failure?.name === "TimeoutError";
+  return answer(gateway.failure(fields[1], timedOut, String(failure?.message ?? failure)).split(SEP), ctx);
 }
 
 async function readBundle(env, org) {
