@@ -123,17 +123,20 @@ fn parse_options() -> Result<Options, String> {
     })
 }
 
-/// Reads one HTTP/1.1 answer whole and returns its status.
-fn read_answer(reader: &mut BufReader<TcpStream>) -> Result<u16, String> {
+/// Reads one HTTP/1.1 answer whole: its status, and whether the connection can carry the next
+/// request (not when the answer said `Connection: close` or its body ran to the end of the
+/// connection).
+fn read_answer(reader: &mut BufReader<TcpStream>) -> Result<(u16, bool), String> {
     let mut line = String::new();
     reader.read_line(&mut line).map_err(|e| e.to_string())?;
-    let status = line
+    let status: u16 = line
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or(format!("not an HTTP status line: `{}`", line.trim_end()))?;
     let mut length = None;
     let mut chunked = false;
+    let mut reusable = true;
     loop {
         line.clear();
         if reader.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
@@ -146,29 +149,56 @@ fn read_answer(reader: &mut BufReader<TcpStream>) -> Result<u16, String> {
         if let Some((name, value)) = header.split_once(':') {
             let value = value.trim();
             if name.eq_ignore_ascii_case("content-length") {
-                length = value.parse::<u64>().ok();
+                length = Some(
+                    value
+                        .parse::<u64>()
+                        .map_err(|_| format!("bad content-length `{value}`"))?,
+                );
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.eq_ignore_ascii_case("chunked");
+                chunked = value
+                    .rsplit(',')
+                    .next()
+                    .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+            } else if name.eq_ignore_ascii_case("connection") {
+                reusable &= !value
+                    .split(',')
+                    .any(|token| token.trim().eq_ignore_ascii_case("close"));
             }
         }
     }
-    if chunked {
+    if (100..200).contains(&status) || status == 204 || status == 304 {
+        // No body, whatever the headers say.
+    } else if chunked {
         loop {
             line.clear();
             reader.read_line(&mut line).map_err(|e| e.to_string())?;
             let size = u64::from_str_radix(line.trim_end().split(';').next().unwrap_or(""), 16)
                 .map_err(|_| format!("bad chunk size `{}`", line.trim_end()))?;
-            skip(reader, size)?;
-            line.clear();
-            reader.read_line(&mut line).map_err(|e| e.to_string())?;
             if size == 0 {
                 break;
             }
+            skip(reader, size)?;
+            line.clear();
+            reader.read_line(&mut line).map_err(|e| e.to_string())?;
         }
+        // Trailer fields, up to the empty line that ends the answer.
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err("connection closed in the trailer".into());
+            }
+            if line.trim_end().is_empty() {
+                break;
+            }
+        }
+    } else if let Some(length) = length {
+        skip(reader, length)?;
     } else {
-        skip(reader, length.unwrap_or(0))?;
+        // Neither a length nor chunks: the body runs to the end of the connection.
+        std::io::copy(reader, &mut std::io::sink()).map_err(|e| e.to_string())?;
+        reusable = false;
     }
-    Ok(status)
+    Ok((status, reusable))
 }
 
 fn skip(reader: &mut BufReader<TcpStream>, bytes: u64) -> Result<(), String> {
@@ -207,7 +237,13 @@ fn exchange(target: &mut Target) -> Result<(Duration, u16), String> {
             .map_err(|e| e.to_string())
             .and_then(|()| read_answer(reader));
         match answer {
-            Ok(status) => return Ok((started.elapsed(), status)),
+            Ok((status, reusable)) => {
+                let elapsed = started.elapsed();
+                if !reusable {
+                    target.connection = None;
+                }
+                return Ok((elapsed, status));
+            }
             // A kept-alive connection the server had closed: one more try on a new one.
             Err(_) if attempt == 0 => target.connection = None,
             Err(e) => return Err(format!("{}: {e}", target.name)),
@@ -352,6 +388,35 @@ mod tests {
         assert_eq!(exchange(&mut t).unwrap().1, 200);
         assert_eq!(exchange(&mut t).unwrap().1, 403);
         assert_eq!(exchange(&mut t).unwrap().1, 204);
+    }
+
+    #[test]
+    fn reads_trailers_and_answers_that_end_with_their_connection() {
+        let port = serve(
+            &[
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Checksum: 1\r\nX-More: 2\r\n\r\n",
+                "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno",
+            ],
+            2,
+        );
+        let mut t = target(port, "");
+        assert_eq!(exchange(&mut t).unwrap().1, 200);
+        assert_eq!(exchange(&mut t).unwrap().1, 403);
+        assert!(t.connection.is_none(), "`Connection: close` is honoured");
+        // The second connection: the same two answers again, on a fresh connection.
+        assert_eq!(exchange(&mut t).unwrap().1, 200);
+
+        let port = serve(
+            &["HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end"],
+            2,
+        );
+        let mut t = target(port, "");
+        assert_eq!(exchange(&mut t).unwrap().1, 200);
+        assert!(
+            t.connection.is_none(),
+            "a body that runs to the end closes the connection"
+        );
+        assert_eq!(exchange(&mut t).unwrap().1, 200);
     }
 
     #[test]
