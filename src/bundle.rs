@@ -1054,6 +1054,8 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// [`Names::write_default_binding_id`] over a policy's own tables.
     fn default_binding_id(
         d: &PolicyData,
@@ -1066,8 +1068,6 @@ mod tests {
             .write_default_binding_id(role, target, env, &mut id)
             .then_some(id)
     }
-
-    use super::*;
 
     fn rich() -> PolicyData {
         let source =
