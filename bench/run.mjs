@@ -559,6 +559,11 @@ spread in brackets).
 | target | wanted | measured |
 |---|---|---|
 ${targets}
+
+The load time and the cold start are times, not ratios, and move with the machine's speed: in
+this run the demo's cold starts took from ${demoCold[0].toFixed(1)} to ${demoCold[demoCold.length - 1].toFixed(1)} ms. jose alone, in the same
+turns, took ${(median(joseColdTimes) / median(demoCold)).toFixed(1)}× as long as Portcullis's whole cold start (medians); where a cold start's
+time goes is in [architecture.md](architecture.md#the-adapters) (npm, cold start).
 <!-- harness:end -->`;
 let doc = existsSync(outFile) ? readFileSync(outFile, "utf8") : "# Benchmarks\n";
 if (doc.includes("<!-- harness:begin -->")) doc = doc.replace(/<!-- harness:begin -->[\s\S]*<!-- harness:end -->/, section);
