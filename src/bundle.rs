@@ -20,14 +20,14 @@ use crate::condition::{
 use crate::keys::{Alg, KeyError, KeyMaterial, TrustedKey};
 use crate::model::*;
 use crate::permission::PermSet;
-use crate::route::RouteTemplate;
+use crate::route::{IdPattern, RouteTemplate};
 use crate::token::TokenKind;
 use crate::value::{Attrs, Value, MAX_VALUE_DEPTH};
 
 /// The four magic bytes every bundle starts with.
 pub const MAGIC: [u8; 4] = *b"PCLB";
 /// The format version this code reads and writes.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Largest bundle accepted, in bytes.
 pub const MAX_BUNDLE_BYTES: usize = 16 * 1024 * 1024;
 /// Length of the Ed25519 signature trailer.
@@ -644,6 +644,7 @@ pub fn encode_body(d: &PolicyData) -> Vec<u8> {
             EnvSource::HostLabel => w.u8(2),
         }
         w.option(r.id_param.as_deref(), Writer::str);
+        w.option(r.id_pattern.as_ref().map(IdPattern::as_str), Writer::str);
     }
     w.into_bytes()
 }
@@ -1031,6 +1032,11 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
                 _ => return Err(DecodeError::BadTag),
             },
             id_param: r.option(Reader::str)?,
+            id_pattern: r
+                .option(Reader::str)?
+                .map(|p| IdPattern::parse(&p))
+                .transpose()
+                .map_err(|_| DecodeError::BadTag)?,
         })
     })?;
     r.finish()?;
@@ -1126,6 +1132,7 @@ mod tests {
             resource_type: "doc".into(),
             env: EnvSource::PathParam("env".into()),
             id_param: Some("id".into()),
+            id_pattern: None,
         });
         data
     }

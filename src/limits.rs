@@ -1,5 +1,5 @@
 //! Every size limit of the core in one place. Each is enforced before the work it bounds, and
-//! exceeding one is a typed error (or, for a request path, no matching route), never a hang,
+//! exceeding one is a typed error, never a hang,
 //! a panic or a trap. `docs/security.md` lists them; a test keeps that list true.
 //!
 //! | limit | value | exceeded gives |
@@ -15,7 +15,7 @@
 //! | [`MAX_ISSUERS`] | 64 | `policy_invalid` (pointer `/issuers`); a bundle: refused |
 //! | [`MAX_KEYS_PER_ISSUER`] | 64 | `policy_invalid`; a bundle: refused |
 //! | [`MAX_SEGMENTS`] | 32 per route template | `policy_invalid` |
-//! | [`MAX_PATH_BYTES`] | 4096 | the path matches no route (404 at the gateway) |
+//! | [`MAX_PATH_BYTES`] | 4096 | `path_too_long` (414 at the gateway) |
 //! | [`MAX_CONDITION_DEPTH`] | 8 | `policy_invalid`; a bundle: refused (`bundle_corrupt`) |
 //! | [`MAX_CONDITION_NODES`] | 64 | `policy_invalid`; a bundle: refused (`bundle_corrupt`) |
 //! | [`MAX_VALUE_DEPTH`] | 2 | `policy_invalid`; a bundle: refused (`bundle_corrupt`) |

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::condition::{Condition, MAX_CONDITION_DEPTH, MAX_CONDITION_NODES};
 use crate::keys::{KeyError, TrustedKey, VerifierKey};
 use crate::permission::{PermSet, PermissionTable};
-use crate::route::RouteTemplate;
+use crate::route::{IdPattern, RouteTemplate};
 use crate::token::TokenKind;
 use crate::value::Attrs;
 
@@ -254,6 +254,8 @@ pub struct Route {
     pub env: EnvSource,
     /// Path parameter holding the resource id, if any.
     pub id_param: Option<String>,
+    /// What the id may look like, beyond the canonical form every id follows.
+    pub id_pattern: Option<IdPattern>,
 }
 
 /// The compiled policy of one organization, as plain data.

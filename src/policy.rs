@@ -12,7 +12,7 @@ use crate::condition::{AttrRef, Condition, Operand, MAX_CONDITION_DEPTH, MAX_CON
 use crate::keys::{Jwk, TrustedKey};
 use crate::model::*;
 use crate::permission::{split_permission, PatternError, PermSet, PermissionTable};
-use crate::route::RouteTemplate;
+use crate::route::{IdPattern, RouteTemplate};
 use crate::time::parse_rfc3339;
 use crate::token::{TokenKind, MAX_LEEWAY};
 use crate::value::{Attrs, Value, MAX_VALUE_DEPTH};
@@ -117,6 +117,10 @@ pub struct RouteSource {
     /// Path parameter naming the resource id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_param: Option<String>,
+    /// What ids of this route may look like: one character class and a length, such as
+    /// `[a-z0-9-]{1,64}`. A request whose id is outside it is refused (400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_pattern: Option<String>,
 }
 
 /// An environment.
@@ -903,6 +907,24 @@ impl Compiler {
                     );
                 }
             }
+            let id_pattern = match (&r.id_pattern, &r.id_param) {
+                (None, _) => None,
+                (Some(_), None) => {
+                    self.error(
+                        format!("{at}/id_pattern"),
+                        "an id pattern needs an `id_param`",
+                        None,
+                    );
+                    None
+                }
+                (Some(text), Some(_)) => match IdPattern::parse(text) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        self.error(format!("{at}/id_pattern"), e.to_string(), None);
+                        None
+                    }
+                },
+            };
             out.push(Route {
                 id: r.id.clone(),
                 method,
@@ -911,6 +933,7 @@ impl Compiler {
                 resource_type: r.resource_type.clone(),
                 env,
                 id_param: r.id_param.clone(),
+                id_pattern,
             });
         }
         out

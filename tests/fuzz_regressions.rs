@@ -39,3 +39,19 @@ fn issuer_kinds_compile_to_one_canonical_order() {
         assert_eq!(&decode_body(&encode_body(data)).unwrap(), data, "{kinds}");
     }
 }
+
+/// `route_match`: a path within the length limit as received whose canonical spelling was
+/// longer (`{`, `^`, non-ASCII and other characters are escaped to three bytes each), so the
+/// origin would have been sent a path the gateway's own limit refuses.
+#[test]
+fn a_path_whose_canonical_spelling_is_too_long_is_refused() {
+    use portcullis::route::{CanonicalPath, PathError, MAX_PATH_BYTES};
+    for widened in [
+        format!("/{}", "{".repeat(MAX_PATH_BYTES - 1)),
+        format!("/{}/k{{w}}", "ӏ".repeat(MAX_PATH_BYTES / 2 - 8)),
+        format!("/{}", "^/".repeat(MAX_PATH_BYTES / 2 - 1)),
+    ] {
+        assert!(widened.len() <= MAX_PATH_BYTES);
+        assert_eq!(CanonicalPath::parse(&widened), Err(PathError::TooLong));
+    }
+}

@@ -11,7 +11,7 @@ use portcullis::bundle::{self, BundleError, BundleKeys, BundleSigner};
 use portcullis::limits::*;
 use portcullis::model::{Policy, PolicyData};
 use portcullis::policy::{compile, parse_source};
-use portcullis::route::{match_route, RouteTemplate};
+use portcullis::route::{match_route, CanonicalPath, PathError, RouteTemplate};
 use portcullis::token::{verify, TokenError, VerifyOptions};
 use portcullis::{Authorizer, LoadOptions, Request, TokenKind};
 use serde_json::{json, Value};
@@ -205,15 +205,18 @@ fn a_route_template_with_too_many_segments_is_refused() {
 }
 
 #[test]
-fn a_path_longer_than_the_limit_matches_no_route() {
+fn a_path_longer_than_the_limit_is_refused() {
     let mut v = source();
     v["routes"] = json!([{ "id": "any", "method": "GET", "path": "/files/{id}",
         "permission": "workflow:read", "resource_type": "workflow", "id_param": "id" }]);
     let data = compiled(&v);
     let at_limit = format!("/files/{}", "x".repeat(MAX_PATH_BYTES - 7));
-    assert!(match_route(&data.routes, "GET", "api.example", &at_limit).is_some());
+    let path = CanonicalPath::parse(&at_limit).unwrap();
+    assert!(match_route(&data.routes, "GET", "api.example", &path)
+        .unwrap()
+        .is_some());
     let beyond = format!("/files/{}", "x".repeat(MAX_PATH_BYTES - 6));
-    assert!(match_route(&data.routes, "GET", "api.example", &beyond).is_none());
+    assert_eq!(CanonicalPath::parse(&beyond), Err(PathError::TooLong));
 }
 
 fn nested_condition(depth: usize) -> Value {

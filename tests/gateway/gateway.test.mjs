@@ -125,10 +125,18 @@ test("/_portcullis/me answers the caller's effective permissions; health shows v
   assert.equal(me.principal, "dana");
   assert.equal(me.env, "client-a-dev");
   assert.ok(me.permissions.includes("workflow:edit"));
-  const health = await (await gw.fetch("/_portcullis/health")).json();
+  const health = await gw.health();
   assert.equal(health.status, "ok");
   assert.ok(health.bundles.some((b) => b.org === "client-a" && b.version >= 10));
   assert.ok(!JSON.stringify(health).includes(token.slice(0, 30)));
+  // Without the operator secret: figures only, no organization and no version.
+  for (const headers of [{}, bearer("not-the-secret"), bearer(token)]) {
+    const summary = await (await gw.fetch("/_portcullis/health", { headers })).json();
+    assert.deepEqual(Object.keys(summary).sort(), ["cached_tokens", "last_refresh_error", "memory_bytes",
+      "organizations", "refresh_errors", "status", "usable"]);
+    assert.ok(summary.organizations >= 2 && summary.usable >= 2);
+    assert.ok(!JSON.stringify(summary).includes("client-"));
+  }
 });
 
 test("a 20 MB body is streamed through intact", async () => {

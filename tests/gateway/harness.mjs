@@ -1,9 +1,10 @@
 // Test harness: the built Worker in workerd (through Miniflare), a recording origin on
 // 127.0.0.1, bundles built by the CLI, and tokens minted with jose.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync, mkdtempSync } from "node:fs";
+import { existsSync, readFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -114,11 +115,12 @@ export default function (env) { return new FaultyKv(env); }
  * (see `faults`).
  */
 export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: keysJson = trustedKeys,
-  originTimeoutSeconds, faultyKv = false, decisionLog }) {
+  originTimeoutSeconds, faultyKv = false, decisionLog, healthSecret = HEALTH_SECRET, settings = {} }) {
   const logs = [];
   let partial = "";
   const faults = { failing: false, delayMs: 0 };
-  const bindings = { ORIGIN: origin, BUNDLE_KEYS: keysJson, BUNDLE_REFRESH_SECONDS: String(refreshSeconds) };
+  const bindings = { ORIGIN: origin, BUNDLE_KEYS: keysJson, BUNDLE_REFRESH_SECONDS: String(refreshSeconds), ...settings };
+  if (healthSecret !== undefined) bindings.HEALTH_SECRET = healthSecret;
   if (originTimeoutSeconds !== undefined) bindings.ORIGIN_TIMEOUT_SECONDS = String(originTimeoutSeconds);
   if (decisionLog !== undefined) bindings.DECISION_LOG = decisionLog;
   const gateway = {
@@ -156,7 +158,7 @@ export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: ke
     },
     workers,
   });
-  await mf.ready;
+  const entry = await mf.ready;
   const kv = await mf.getKVNamespace(faultyKv ? "BUNDLES_DIRECT" : "BUNDLES", "gateway");
   return {
     mf,
@@ -165,6 +167,14 @@ export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: ke
     async put(org, bytes) { await kv.put(`bundle:${org}`, bytes); },
     async remove(org) { await kv.delete(`bundle:${org}`); },
     fetch: (p, init = {}) => mf.dispatchFetch(`http://api.integrations.example${p}`, init),
+    /** Health as the operator sees it (per organization). */
+    health: async () => (await mf.dispatchFetch("http://api.integrations.example/_portcullis/health",
+      { headers: { authorization: `Bearer ${HEALTH_SECRET}` } })).json(),
+    /**
+     * A request over a real socket, as a client sends it: the request target and the headers
+     * exactly as given (no URL normalization, any header name, `Connection` included).
+     */
+    raw: (target, options = {}) => rawRequest(entry, target, options),
     /** Whether a log line matching `predicate` arrives within `ms` (lines follow their answers). */
     async logged(predicate, ms = 2000) {
       for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
@@ -177,3 +187,119 @@ export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: ke
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The operator secret the test gateways are given (`HEALTH_SECRET`). */
+export const HEALTH_SECRET = "operator-secret-for-tests";
+
+/**
+ * Sends one HTTP/1.1 request to `base` with the request target and headers exactly as given;
+ * resolves to `{ status, headers, body }` (the body parsed as JSON when it is).
+ */
+export function rawRequest(base, target, { method = "GET", headers = {}, body } = {}) {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: url.hostname, port: url.port, method, path: target, agent: false,
+      headers: { host: "api.integrations.example", ...headers },
+    }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let parsed = text;
+        try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, headers: res.headers, body: parsed });
+      });
+    });
+    req.on("error", reject);
+    req.setTimeout(10_000, () => req.destroy(new Error(`no answer to ${method} ${target}`)));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** Waits until something accepts connections on 127.0.0.1:`port` (at most `ms`). */
+async function listening(port, ms = 10_000) {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(50)) {
+    const up = await new Promise((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => { socket.end(); resolve(true); });
+      socket.on("error", () => resolve(false));
+    });
+    if (up) return;
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+}
+
+/** A port free on 127.0.0.1 a moment ago. */
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * The Flask origin of `tests/gateway/origin/app.py` under `server` (`wsgiref` or `werkzeug`),
+ * on 127.0.0.1. `seen()` answers what arrived and what ran since the last call.
+ */
+export async function startFlaskOrigin(server) {
+  const child = spawn("python3", [path.join(root, "tests/gateway/origin/app.py"), server],
+    { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on("exit", (code) => reject(new Error(`the ${server} origin exited (${code})`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    seen: async () => (await fetch(`${url}/__seen`)).json(),
+    close: () => new Promise((resolve) => { child.once("exit", resolve); child.kill(); }),
+  };
+}
+
+/**
+ * nginx from Debian's packages on 127.0.0.1, proxying everything to `upstream` with a URI part
+ * in `proxy_pass` (`proxy_pass http://upstream/;`): nginx then decodes and normalizes the path
+ * (`%2F`, `..`, `//`) before it forwards it, as such deployments do.
+ */
+export async function startNginx(upstream) {
+  const dir = mkdtempSync(path.join(tmpdir(), "portcullis-nginx-"));
+  const port = await freePort();
+  const conf = path.join(dir, "nginx.conf");
+  const user = process.getuid?.() === 0 ? "user root root;" : "";
+  writeFileSync(conf, `${user}
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass ${upstream}/;
+      proxy_set_header Host $host;
+    }
+  }
+}
+`);
+  const nginx = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+  const child = spawn(nginx, ["-c", conf, "-p", dir, "-e", `${dir}/error.log`], { stdio: ["ignore", "inherit", "inherit"] });
+  await listening(port);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => { child.once("exit", resolve); child.kill("SIGQUIT"); }),
+  };
+}

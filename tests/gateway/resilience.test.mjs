@@ -14,7 +14,7 @@ const get = async (gw, token) => {
   const body = await res.json();
   return { status: res.status, reason: body.reason, version: Number(body.bundle_version) };
 };
-const health = async (gw) => (await (await gw.fetch("/_portcullis/health")).json()).bundles;
+const health = async (gw) => (await gw.health()).bundles;
 
 test("a KV outage: the last good bundle serves until it expires, then 503; recovery after", async () => {
   const gw = await startGateway({ origin: origin.url, refreshSeconds: 1, faultyKv: true });

@@ -21,8 +21,13 @@ function setting(value) {
 
 function gatewayFor(env) {
   if (edge === undefined) {
-    edge = new Edge(setting(env.BUNDLE_KEYS), setting(env.BUNDLE_REFRESH_SECONDS), setting(env.ORIGIN),
-      setting(env.ORIGIN_TIMEOUT_SECONDS), setting(env.DECISION_LOG));
+    // The names come from the wasm side, which reads the settings.
+    const settings = {};
+    for (const name of Edge.settingNames().split(",")) {
+      const value = setting(env[name]);
+      if (value !== undefined) settings[name] = value;
+    }
+    edge = new Edge(JSON.stringify(settings));
     origin = edge.origin;
     timeoutMs = edge.originTimeoutMs;
   }
@@ -46,32 +51,31 @@ function answer(fields, ctx) {
   return new Response(fields[4], { status: Number(fields[2]), headers });
 }
 
-async function forward(gateway, request, url, fields, ctx) {
-  // The outbound headers: the runtime's own copy of the incoming ones, less those the gateway
-  // drops, plus the decision's identity headers. (Copying a Headers object stays inside the
-  // runtime; building one from a list of pairs converts every pair from JavaScript, which
-  // costs several times as much.)
+/**
+ * Forwards the request as decided: the decided method, the canonical path with the query, the
+ * client's headers less those the decision drops, plus the headers it sets. (Copying a Headers
+ * object stays inside the runtime; building one from a list of pairs converts every pair from
+ * JavaScript, which costs several times as much.)
+ */
+async function forward(gateway, request, fields, ctx) {
+  const [, decisionId, line, method, target, dropped] = fields;
   const headers = new Headers(request.headers);
-  let names = "";
-  for (const name of headers.keys()) names = names === "" ? name : `${names}${SEP}${name}`;
-  const dropped = gateway.headersToDrop(names, headers.get("connection") ?? undefined);
-  if (dropped !== "") for (const name of dropped.split(SEP)) headers.delete(name);
-  for (let i = 3; i + 1 < fields.length; i += 2) headers.set(fields[i], fields[i + 1]);
-  const method = request.method;
+  if (dropped !== "") for (const name of dropped.split(",")) headers.delete(name);
+  for (let i = 6; i + 1 < fields.length; i += 2) headers.set(fields[i], fields[i + 1]);
   const init = { method, headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
   if (method !== "GET" && method !== "HEAD" && request.body !== null) init.body = request.body;
   let response = null;
   let failure;
   try {
-    response = await fetch(origin + url.pathname + url.search, init);
+    response = await fetch(origin + target, init);
   } catch (e) {
     failure = e;
   }
   // The decision's line (empty when forwarded requests are not logged), then a failure's own.
-  logLater(ctx, fields[2]);
+  logLater(ctx, line);
   if (response !== null) return response;
   const timedOut = failure?.name === "TimeoutError";
-  return answer(gateway.failure(fields[1], timedOut, String(failure?.message ?? failure)).split(SEP), ctx);
+  return answer(gateway.failure(decisionId, timedOut, String(failure?.message ?? failure)).split(SEP), ctx);
 }
 
 async function readBundle(env, org) {
@@ -87,16 +91,23 @@ async function readBundle(env, org) {
 async function handle(request, env, ctx) {
   const gateway = gatewayFor(env);
   const url = new URL(request.url);
-  const authorization = request.headers.get("authorization") ?? undefined;
+  const scheme = url.protocol.slice(0, -1);
+  const query = url.search.slice(1);
+  const headers = request.headers;
+  let names = "";
+  for (const name of headers.keys()) names = names === "" ? name : `${names}${SEP}${name}`;
+  const authorization = headers.get("authorization") ?? undefined;
+  const connection = headers.get("connection") ?? undefined;
   let now = Date.now();
-  let fields = gateway.decide(request.method, url.hostname, url.pathname, authorization, now).split(SEP);
+  let fields = gateway.decide(request.method, url.hostname, scheme, url.pathname, query, names, authorization,
+    connection, now).split(SEP);
   if (fields[0] === "B") {
     const { bytes, error } = await readBundle(env, fields[2]);
     now = Date.now();
-    fields = gateway.decideWithBundle(fields[1], request.method, url.hostname, url.pathname, authorization, now,
-      bytes, error).split(SEP);
+    fields = gateway.decideWithBundle(fields[1], request.method, url.hostname, scheme, url.pathname, query, names,
+      authorization, connection, now, bytes, error).split(SEP);
   }
-  if (fields[0] === "F") return forward(gateway, request, url, fields, ctx);
+  if (fields[0] === "F") return forward(gateway, request, fields, ctx);
   return answer(fields, ctx);
 }
 

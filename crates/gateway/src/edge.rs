@@ -1,27 +1,57 @@
 //! The gateway's face towards its JavaScript Worker entry (`crates/gateway/js/worker.mjs`).
 //!
 //! The entry keeps every runtime object (the request, its headers and body, KV, `fetch`) on
-//! its side and hands this module plain strings and integers: the method, host, path and
-//! `Authorization` header of a request, the time, and a bundle's bytes when one was read. The
-//! answer crosses back as one [`Outcome`] string, so that a decision costs one call (two when
-//! a bundle has to be read first).
+//! its side and hands this module plain strings and integers: the method, host, scheme, path,
+//! query, header names, `Authorization` and `Connection` headers of a request, the time, and a
+//! bundle's bytes when one was read. The answer crosses back as one outcome string, so that a
+//! decision costs one call (two when a bundle has to be read first).
 //!
 //! An outcome is a list of fields separated by NUL (`\0`), which no header, log line or JSON
 //! body can hold; a plan with a NUL in any field is answered 502 instead of being encoded.
 //!
 //! - `R`, decision id, status, log line, JSON body, then header name/value pairs: answer so;
-//! - `F`, decision id, log line (empty when forwarded requests are not logged), then identity
-//!   header name/value pairs: forward to the origin;
+//! - `F`, decision id, log line (empty when forwarded requests are not logged), method, path
+//!   and query to request from the origin, the client headers to drop (separated by `,`), then
+//!   header name/value pairs to set: forward to the origin;
 //! - `B`, decision id, organization: read that organization's bundle and call
 //!   [`Edge::decide_with_bundle`] with the same request.
 
 use std::time::Duration;
 
 use portcullis::BundleKeys;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::logic::{forwardable, Config, Gateway, Incoming, LogLine, Lookup, Plan, Start};
+use crate::logic::{
+    secret_digest, Available, Config, Gateway, HeaderRules, Incoming, LogLine, Lookup, Plan, Start,
+};
+
+/// The Worker settings (vars and secrets) the gateway reads, by name.
+const SETTING_NAMES: &[&str] = &[
+    "BUNDLE_KEYS",
+    "BUNDLE_REFRESH_SECONDS",
+    "ORIGIN",
+    "ORIGIN_TIMEOUT_SECONDS",
+    "DECISION_LOG",
+    "STRIP_HEADERS",
+    "ALLOW_UNDERSCORE_HEADERS",
+    "HEALTH_SECRET",
+];
+
+/// The settings, each as text (see `docs/gateway.md`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+struct Settings {
+    bundle_keys: Option<String>,
+    bundle_refresh_seconds: Option<String>,
+    origin: Option<String>,
+    origin_timeout_seconds: Option<String>,
+    decision_log: Option<String>,
+    strip_headers: Option<String>,
+    allow_underscore_headers: Option<String>,
+    health_secret: Option<String>,
+}
 
 /// Field separator of an outcome.
 const SEP: char = '\0';
@@ -42,10 +72,13 @@ pub struct Edge {
     ids: IdSource,
 }
 
-fn config(bundle_keys: Option<String>, refresh: Option<String>) -> Result<Config, String> {
-    let jwks = bundle_keys.ok_or("BUNDLE_KEYS is not set")?;
+fn config(settings: &Settings) -> Result<Config, String> {
+    let jwks = settings
+        .bundle_keys
+        .as_deref()
+        .ok_or("BUNDLE_KEYS is not set")?;
     let value: Value =
-        serde_json::from_str(&jwks).map_err(|e| format!("BUNDLE_KEYS is not JSON: {e}"))?;
+        serde_json::from_str(jwks).map_err(|e| format!("BUNDLE_KEYS is not JSON: {e}"))?;
     let list = value.get("keys").cloned().unwrap_or(value);
     let jwks: Vec<portcullis::Jwk> = serde_json::from_value(match list {
         Value::Array(a) => Value::Array(a),
@@ -58,19 +91,33 @@ fn config(bundle_keys: Option<String>, refresh: Option<String>) -> Result<Config
             .add_jwk(jwk)
             .map_err(|e| format!("BUNDLE_KEYS: {e}"))?;
     }
-    let refresh_seconds = refresh.and_then(|s| s.trim().parse().ok()).unwrap_or(30);
+    let refresh_seconds = settings
+        .bundle_refresh_seconds
+        .as_deref()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(30);
+    let operator_secret = settings
+        .health_secret
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(secret_digest);
     Ok(Config {
         trusted,
         refresh_seconds,
         max_orgs: 256,
         max_tokens: 10_000,
         memory_bytes: || Some(core::arch::wasm32::memory_size::<0>() as u64 * 65_536),
+        headers: HeaderRules::from_settings(
+            settings.strip_headers.as_deref(),
+            settings.allow_underscore_headers.as_deref(),
+        ),
+        operator_secret,
     })
 }
 
 /// How long to wait for the origin's response headers: `ORIGIN_TIMEOUT_SECONDS`, default 30,
 /// at most 600.
-fn origin_timeout(setting: Option<String>) -> Duration {
+fn origin_timeout(setting: Option<&str>) -> Duration {
     setting
         .and_then(|s| s.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s > 0.0)
@@ -219,33 +266,48 @@ fn unforwardable(decision_id: &str) -> String {
 
 #[wasm_bindgen]
 impl Edge {
-    /// Reads the Worker's settings (`BUNDLE_KEYS`, `BUNDLE_REFRESH_SECONDS`, `ORIGIN`,
-    /// `ORIGIN_TIMEOUT_SECONDS`, `DECISION_LOG`). Never fails: a misconfiguration is answered
-    /// 503 per request, and a missing `ORIGIN` only for requests that would be forwarded.
+    /// The names of the settings [`Edge::new`] reads, separated by `,`.
+    #[wasm_bindgen(js_name = settingNames)]
+    pub fn setting_names() -> String {
+        SETTING_NAMES.join(",")
+    }
+
+    /// Reads the Worker's settings, given as one JSON object of texts by name (see
+    /// [`Edge::setting_names`]). Never fails: a misconfiguration is answered 503 per request,
+    /// and a missing `ORIGIN` only for requests that would be forwarded.
     ///
     /// `DECISION_LOG` is `all` (the default: one line per decision) or `denied` (no line for
     /// forwarded requests, which carry their decision id to the origin); any other value is
     /// taken as `all`.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        bundle_keys: Option<String>,
-        refresh_seconds: Option<String>,
-        origin: Option<String>,
-        origin_timeout_seconds: Option<String>,
-        decision_log: Option<String>,
-    ) -> Edge {
+    pub fn new(settings_json: &str) -> Edge {
         console_error_panic_hook::set_once();
-        let base = origin
+        let settings: Result<Settings, String> =
+            serde_json::from_str(settings_json).map_err(|e| format!("settings: {e}"));
+        let (settings, broken) = match settings {
+            Ok(s) => (s, None),
+            Err(e) => (Settings::default(), Some(e)),
+        };
+        let base = settings
+            .origin
+            .as_deref()
             .map(|o| o.trim().trim_end_matches('/').to_owned())
             .filter(|o| !o.is_empty())
             .ok_or_else(|| "ORIGIN is not set".to_owned());
+        let gateway = match broken {
+            Some(e) => Err(e),
+            None => config(&settings).map(Gateway::new),
+        };
         Edge {
-            gateway: config(bundle_keys, refresh_seconds).map(Gateway::new),
+            gateway,
             origin: Origin {
                 base,
-                timeout: origin_timeout(origin_timeout_seconds),
+                timeout: origin_timeout(settings.origin_timeout_seconds.as_deref()),
             },
-            log_forwarded: decision_log.is_none_or(|l| !l.trim().eq_ignore_ascii_case("denied")),
+            log_forwarded: settings
+                .decision_log
+                .as_deref()
+                .is_none_or(|l| !l.trim().eq_ignore_ascii_case("denied")),
             ids: IdSource::new(),
         }
     }
@@ -263,22 +325,38 @@ impl Edge {
     }
 
     /// The first step of a request: an answer, a forward, or the organization whose bundle
-    /// must be read (see the module's documentation for the outcome's fields).
+    /// must be read (see the module's documentation for the outcome's fields). `scheme` is
+    /// without `:`, `path` as received (escapes not decoded), `query` without `?`, and
+    /// `header_names` the names of every header the client sent, separated by NUL.
+    #[allow(clippy::too_many_arguments)]
     pub fn decide(
         &mut self,
         method: &str,
         host: &str,
+        scheme: &str,
         path: &str,
+        query: &str,
+        header_names: &str,
         authorization: Option<String>,
+        connection: Option<String>,
         now_ms: f64,
     ) -> String {
         let id = self.ids.next();
-        let request = (method, host, path, authorization.as_deref());
-        self.run(&id, request, now_ms, None)
+        let incoming = Incoming {
+            method,
+            host,
+            scheme,
+            path,
+            query,
+            authorization: authorization.as_deref(),
+            header_names,
+            connection: connection.as_deref(),
+        };
+        self.run(&id, &incoming, now_ms, None)
     }
 
-    /// The second step, with what was read for the organization's bundle: its bytes, nothing
-    /// (no such key), or the error of the read (`kv_error`).
+    /// The second step, with the same request and what was read for the organization's
+    /// bundle: its bytes, nothing (no such key), or the error of the read (`kv_error`).
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = decideWithBundle)]
     pub fn decide_with_bundle(
@@ -286,8 +364,12 @@ impl Edge {
         decision_id: &str,
         method: &str,
         host: &str,
+        scheme: &str,
         path: &str,
+        query: &str,
+        header_names: &str,
         authorization: Option<String>,
+        connection: Option<String>,
         now_ms: f64,
         bundle: Option<Vec<u8>>,
         kv_error: Option<String>,
@@ -296,8 +378,17 @@ impl Edge {
             Some(e) => Err(e),
             None => Ok(bundle),
         };
-        let request = (method, host, path, authorization.as_deref());
-        self.run(decision_id, request, now_ms, Some(fetched))
+        let incoming = Incoming {
+            method,
+            host,
+            scheme,
+            path,
+            query,
+            authorization: authorization.as_deref(),
+            header_names,
+            connection: connection.as_deref(),
+        };
+        self.run(decision_id, &incoming, now_ms, Some(fetched))
     }
 
     /// The gateway's answer when carrying out a forward failed: `timeout` for the origin's
@@ -323,69 +414,44 @@ impl Edge {
         }
     }
 
-    /// Of the outbound request's header names (NUL-separated, as the runtime lists them), those
-    /// to drop: hop-by-hop ones, those the client's `Connection` header names, and any
-    /// `x-portcullis-` header the client sent. NUL-separated again.
-    #[wasm_bindgen(js_name = headersToDrop)]
-    pub fn headers_to_drop(&self, names: &str, connection: Option<String>) -> String {
-        let connection = connection.unwrap_or_default().to_ascii_lowercase();
-        let named: Vec<&str> = connection
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        let mut drop = String::new();
-        for name in names.split(SEP).filter(|n| !n.is_empty()) {
-            let lower = name.to_ascii_lowercase();
-            if !forwardable(name) || named.contains(&lower.as_str()) {
-                if !drop.is_empty() {
-                    drop.push(SEP);
-                }
-                drop.push_str(name);
-            }
-        }
-        drop
-    }
-
     /// Both steps: the request as the logic sees it, its token's organization, the bundle
     /// (cached, just read, or to be read), then the plan.
     fn run(
         &mut self,
         id: &str,
-        (method, host, path, authorization): (&str, &str, &str, Option<&str>),
+        incoming: &Incoming<'_>,
         now_ms: f64,
         fetched: Option<Result<Option<Vec<u8>>, String>>,
     ) -> String {
         let now = (now_ms / 1000.0).floor() as i64;
-        let incoming = Incoming {
-            method,
-            host,
-            path,
-            authorization,
-        };
         let gateway = match &mut self.gateway {
             Ok(g) => g,
             Err(m) => return misconfigured(id, m),
         };
-        let (org, token) = match gateway.start(&incoming, now, id) {
+        let (org, token, request) = match gateway.start(incoming, now, id) {
             Start::Done(plan) => return self.encode(*plan, id),
-            Start::NeedBundle { org, token } => (org, token),
+            Start::NeedBundle {
+                org,
+                token,
+                request,
+            } => (org, token, request),
         };
-        let authorizer = match fetched {
+        let available = match fetched {
             Some(fetched) => gateway.offer_bundle(&org, fetched, now),
             None => match gateway.bundle_for(&org, now) {
-                Lookup::Ready(authorizer) => Some(authorizer),
+                Lookup::Ready(authorizer) => Available::Ready(authorizer),
+                Lookup::Unknown => Available::Unknown,
                 Lookup::Fetch => {
                     let mut f = Fields::new("B", id);
                     match f.push(&org) {
                         Ok(()) => return f.0,
                         // An organization named with a NUL has no bundle.
-                        Err(Unencodable) => None,
+                        Err(Unencodable) => Available::Unknown,
                     }
                 }
             },
         };
-        let plan = gateway.finish(&incoming, &org, token, authorizer, now, id);
+        let plan = gateway.finish(incoming, &request, &org, token, available, now, id);
         self.encode(plan, id)
     }
 
@@ -397,7 +463,13 @@ impl Edge {
                 headers,
                 log,
             } => respond(decision_id, status, &log_text(&log), &body, &headers),
-            Plan::Forward { identity, log } => {
+            Plan::Forward {
+                method,
+                target,
+                drop,
+                identity,
+                log,
+            } => {
                 if let Err(m) = &self.origin.base {
                     return misconfigured(decision_id, m);
                 }
@@ -407,7 +479,11 @@ impl Edge {
                 } else {
                     String::new()
                 };
-                let mut pushed = f.push(&line);
+                let mut pushed = f
+                    .push(&line)
+                    .and_then(|()| f.push(&method))
+                    .and_then(|()| f.push(&target))
+                    .and_then(|()| f.push(&drop.join(",")));
                 for (name, value) in &identity {
                     pushed = pushed
                         .and_then(|()| f.push(name))

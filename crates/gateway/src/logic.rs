@@ -16,6 +16,15 @@ use portcullis::{
 };
 use serde::Serialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+mod request;
+
+pub use request::{
+    forwarded_header, normalized_name, resource_header, CanonicalRequest, HeaderRules, Refusal,
+    DEFAULT_STRIP_HEADERS, METHOD_OVERRIDE_HEADERS, METHOD_OVERRIDE_PARAMS,
+};
 
 /// Gateway settings.
 #[derive(Clone, Debug)]
@@ -30,6 +39,19 @@ pub struct Config {
     pub max_tokens: usize,
     /// Reads the size of the module's linear memory, for health (`None` where there is none).
     pub memory_bytes: fn() -> Option<u64>,
+    /// Which client headers are refused or dropped.
+    pub headers: HeaderRules,
+    /// SHA-256 of the operator secret that unlocks per-organization health (`HEALTH_SECRET`);
+    /// without one, health is aggregate only.
+    pub operator_secret: Option<[u8; 32]>,
+}
+
+/// Most organizations remembered as having no bundle (a bounded negative cache).
+pub const MAX_UNKNOWN_ORGS: usize = 4096;
+
+/// SHA-256 of an operator secret, as [`Config::operator_secret`] holds it.
+pub fn secret_digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 /// The KV key holding an organization's bundle.
@@ -77,8 +99,21 @@ pub struct BearerToken<'a> {
 pub enum Lookup {
     /// Use this one.
     Ready(Rc<Authorizer>),
+    /// KV had no bundle for the organization a moment ago: answer as to a bad token.
+    Unknown,
     /// Read KV (again) and [`Gateway::offer_bundle`] the result.
     Fetch,
+}
+
+/// The bundle a request is decided with.
+pub enum Available {
+    /// This one.
+    Ready(Rc<Authorizer>),
+    /// None exists for the organization: the token is answered as one no key of any
+    /// organization signed (401), so that an unknown organization looks like a bad token.
+    Unknown,
+    /// One exists but none is usable (KV unreachable, expired, corrupt): 503.
+    Unavailable,
 }
 
 /// Per-isolate state: verified bundles by organization (bounded, least recently used out),
@@ -87,6 +122,8 @@ pub struct Gateway {
     config: Config,
     bundles: HashMap<String, Loaded>,
     floors: HashMap<String, u64>,
+    /// Organizations KV has no bundle for, until when (Unix seconds) that is believed.
+    unknown: HashMap<String, i64>,
     /// By the token's text. FxHash: entries are only ever tokens that verified, whose bytes
     /// their holders cannot choose, so crafted collisions are out of reach.
     tokens: FxHashMap<String, Rc<CachedToken>>,
@@ -132,31 +169,46 @@ pub enum Plan {
         /// The decision log line.
         log: LogLine,
     },
-    /// Forward to the origin with these identity headers added.
+    /// Forward the canonical request to the origin, with these headers set.
     Forward {
-        /// `x-portcullis-*` headers to set.
+        /// The method to send (upper case, as decided).
+        method: String,
+        /// The canonical path and the query, as decided.
+        target: String,
+        /// Client headers to drop.
+        drop: Vec<String>,
+        /// Headers to set: the `x-portcullis-*` identity, and `forwarded`,
+        /// `x-forwarded-host` and `x-forwarded-proto` from the gateway's own view.
         identity: Vec<(String, String)>,
         /// The decision log line.
         log: LogLine,
     },
 }
 
-/// The request as the gateway sees it.
+/// The request as the gateway receives it.
 #[derive(Clone, Copy, Debug)]
 pub struct Incoming<'a> {
     /// HTTP method.
     pub method: &'a str,
     /// Host name, without port.
     pub host: &'a str,
-    /// Path, without query.
+    /// URL scheme (`https`).
+    pub scheme: &'a str,
+    /// Path as received (escapes not decoded), without query.
     pub path: &'a str,
+    /// Query as received, without `?` (empty when none).
+    pub query: &'a str,
     /// The `Authorization` header, if any.
     pub authorization: Option<&'a str>,
+    /// Names of every header the client sent, separated by NUL.
+    pub header_names: &'a str,
+    /// The `Connection` header, if any.
+    pub connection: Option<&'a str>,
 }
 
 /// The first step: with a token's organization known, which bundle to fetch.
 pub enum Start<'a> {
-    /// Answer now (health, missing or unreadable token).
+    /// Answer now (ambiguous request, health, missing or unreadable token).
     Done(Box<Plan>),
     /// The bundle of this organization is needed; then call [`Gateway::finish`].
     NeedBundle {
@@ -164,6 +216,8 @@ pub enum Start<'a> {
         org: String,
         /// The bearer token.
         token: BearerToken<'a>,
+        /// The request as it will be decided and forwarded.
+        request: Box<CanonicalRequest>,
     },
 }
 
@@ -207,6 +261,7 @@ impl Gateway {
             config,
             bundles: HashMap::new(),
             floors: HashMap::new(),
+            unknown: HashMap::new(),
             tokens: FxHashMap::default(),
             clock: 0,
         }
@@ -226,8 +281,30 @@ impl Gateway {
                 l.last_used = clock;
                 Lookup::Ready(l.authorizer.clone())
             }
-            _ => Lookup::Fetch,
+            Some(_) => Lookup::Fetch,
+            None if self.unknown.get(org).is_some_and(|until| now < *until) => Lookup::Unknown,
+            None => Lookup::Fetch,
         }
+    }
+
+    /// Remembers that KV has no bundle for `org`, within [`MAX_UNKNOWN_ORGS`]: when full, the
+    /// entries past their time go first, then all of them.
+    fn remember_unknown(&mut self, org: &str, now: i64) {
+        if self.unknown.len() >= MAX_UNKNOWN_ORGS {
+            self.unknown.retain(|_, until| now < *until);
+            if self.unknown.len() >= MAX_UNKNOWN_ORGS {
+                self.unknown.clear();
+            }
+        }
+        self.unknown.insert(
+            org.to_owned(),
+            now.saturating_add(self.config.refresh_seconds.max(1)),
+        );
+    }
+
+    /// Number of organizations remembered as having no bundle.
+    pub fn unknown_orgs(&self) -> usize {
+        self.unknown.len()
     }
 
     /// Takes what KV returned for `org` and answers with the bundle to use, if any.
@@ -240,11 +317,15 @@ impl Gateway {
         org: &str,
         fetched: Result<Option<Vec<u8>>, String>,
         now: i64,
-    ) -> Option<Rc<Authorizer>> {
+    ) -> Available {
         let clock = self.tick();
         let floor = self.floors.get(org).copied().unwrap_or(0);
         let outcome: Offered = match fetched {
             Err(_) => Err("kv_unavailable"),
+            Ok(None) if !self.bundles.contains_key(org) => {
+                self.remember_unknown(org, now);
+                return Available::Unknown;
+            }
             Ok(None) => Err("bundle_missing"),
             Ok(Some(bytes)) => {
                 let print = fingerprint(&bytes);
@@ -272,6 +353,7 @@ impl Gateway {
         };
         match outcome {
             Ok(Some((authorizer, print))) => {
+                self.unknown.remove(org);
                 self.floors.insert(org.to_owned(), authorizer.version());
                 self.make_room(org);
                 let loaded = Loaded {
@@ -297,9 +379,17 @@ impl Gateway {
                 }
             }
         }
-        let loaded = self.bundles.get_mut(org)?;
-        loaded.last_used = clock;
-        usable(&loaded.authorizer, now).then(|| loaded.authorizer.clone())
+        match self.bundles.get_mut(org) {
+            Some(loaded) if usable(&loaded.authorizer, now) => {
+                loaded.last_used = clock;
+                Available::Ready(loaded.authorizer.clone())
+            }
+            Some(loaded) => {
+                loaded.last_used = clock;
+                Available::Unavailable
+            }
+            None => Available::Unavailable,
+        }
     }
 
     fn make_room(&mut self, org: &str) {
@@ -378,7 +468,42 @@ impl Gateway {
         self.bundles.len()
     }
 
-    /// `GET /_portcullis/health`: bundle versions and ages, nothing secret.
+    /// `GET /_portcullis/health` for anyone: aggregate figures only (how many organizations
+    /// are held and usable, the newest refresh error, cache sizes), so that it names no
+    /// organization and no version.
+    pub fn health_summary(&self, now: i64) -> Value {
+        let usable_count = self
+            .bundles
+            .values()
+            .filter(|l| usable(&l.authorizer, now))
+            .count();
+        let last_error = self
+            .bundles
+            .values()
+            .filter(|l| l.last_error.is_some())
+            .max_by_key(|l| l.checked_at)
+            .and_then(|l| l.last_error);
+        json!({
+            "status": "ok",
+            "organizations": self.bundles.len(),
+            "usable": usable_count,
+            "refresh_errors": self.bundles.values().filter(|l| l.last_error.is_some()).count(),
+            "last_refresh_error": last_error,
+            "cached_tokens": self.tokens.len(),
+            "memory_bytes": (self.config.memory_bytes)(),
+        })
+    }
+
+    /// Whether an `Authorization` header carries the operator secret.
+    fn is_operator(&self, authorization: Option<&str>) -> bool {
+        match (self.config.operator_secret, bearer(authorization)) {
+            (Some(want), Some(given)) => bool::from(secret_digest(given).ct_eq(&want)),
+            _ => false,
+        }
+    }
+
+    /// `GET /_portcullis/health` for the operator: bundle versions and ages per organization,
+    /// nothing secret.
     pub fn health(&self, now: i64) -> Value {
         let mut orgs: Vec<Value> = self
             .bundles
@@ -396,12 +521,12 @@ impl Gateway {
             })
             .collect();
         orgs.sort_by(|a, b| a["org"].as_str().cmp(&b["org"].as_str()));
-        json!({
-            "status": "ok",
-            "bundles": orgs,
-            "cached_tokens": self.tokens.len(),
-            "memory_bytes": (self.config.memory_bytes)(),
-        })
+        let mut summary = self.health_summary(now);
+        if let Some(fields) = summary.as_object_mut() {
+            fields.insert("bundles".into(), Value::Array(orgs));
+            fields.insert("unknown_orgs".into(), json!(self.unknown.len()));
+        }
+        summary
     }
 
     /// The first step of a request: health, or the token's organization.
@@ -412,10 +537,38 @@ impl Gateway {
             decision_id: decision_id.into(),
             ..LogLine::default()
         };
-        if req.path == HEALTH_PATH && req.method.eq_ignore_ascii_case("GET") {
+        let request = match CanonicalRequest::read(
+            req.method,
+            req.path,
+            req.query,
+            req.header_names.split('\0'),
+            req.connection,
+            &self.config.headers,
+        ) {
+            Ok(request) => request,
+            Err(refusal) => {
+                return Start::Done(Box::new(Plan::Respond {
+                    status: refusal.status(),
+                    body: json!({
+                        "error": "bad_request",
+                        "reason": refusal.reason(),
+                        "detail": refusal.detail(),
+                        "decision_id": decision_id,
+                    }),
+                    headers: vec![],
+                    log: log(refusal.reason()),
+                }))
+            }
+        };
+        if request.method == "GET" && request.path.encoded() == HEALTH_PATH {
+            let body = if self.is_operator(req.authorization) {
+                self.health(now)
+            } else {
+                self.health_summary(now)
+            };
             return Start::Done(Box::new(Plan::Respond {
                 status: 200,
-                body: self.health(now),
+                body,
                 headers: vec![],
                 log: log("health"),
             }));
@@ -434,6 +587,7 @@ impl Gateway {
                     raw: token,
                     known: Some(cached.clone()),
                 },
+                request: Box::new(request),
             };
         }
         let org = match UnverifiedToken::parse(token) {
@@ -454,16 +608,19 @@ impl Gateway {
                 raw: token,
                 known: None,
             },
+            request: Box::new(request),
         }
     }
 
-    /// The rest of a request once the organization's bundle is known (`None`: no usable one).
+    /// The rest of a request once the organization's bundle is known.
+    #[allow(clippy::too_many_arguments)]
     pub fn finish(
         &mut self,
         req: &Incoming<'_>,
+        canonical: &CanonicalRequest,
         org: &str,
         token: BearerToken<'_>,
-        authorizer: Option<Rc<Authorizer>>,
+        available: Available,
         now: i64,
         decision_id: &str,
     ) -> Plan {
@@ -473,14 +630,22 @@ impl Gateway {
             decision_id: decision_id.into(),
             ..LogLine::default()
         };
-        let Some(authorizer) = authorizer else {
-            log.reason = "no_bundle".into();
-            return Plan::Respond {
-                status: 503,
-                body: json!({ "error": "unavailable", "reason": "no_valid_bundle", "decision_id": decision_id }),
-                headers: vec![("retry-after".into(), "5".into())],
-                log,
-            };
+        let authorizer = match available {
+            Available::Ready(authorizer) => authorizer,
+            Available::Unknown => {
+                // What a known organization answers for a token none of its keys signed.
+                log.reason = Reason::InvalidToken.as_str().into();
+                return unauthorized(TokenError::UnknownKey.code(), log);
+            }
+            Available::Unavailable => {
+                log.reason = "no_bundle".into();
+                return Plan::Respond {
+                    status: 503,
+                    body: json!({ "error": "unavailable", "reason": "no_valid_bundle", "decision_id": decision_id }),
+                    headers: vec![("retry-after".into(), "5".into())],
+                    log,
+                };
+            }
         };
         log.bundle_version = Some(authorizer.version());
         let (token, facts) = match self.verify(&authorizer, token, now) {
@@ -491,7 +656,7 @@ impl Gateway {
             }
         };
         log.sub = Some(token.sub().to_owned());
-        if req.path == ME_PATH && req.method.eq_ignore_ascii_case("GET") {
+        if canonical.method == "GET" && canonical.path.encoded() == ME_PATH {
             let env = (token.kind() == TokenKind::EnvAuth)
                 .then(|| token.env())
                 .flatten();
@@ -509,15 +674,36 @@ impl Gateway {
                 Err(d) => self.denied(d, log, decision_id),
             };
         }
-        let Some(m) = match_route(authorizer.policy().routes(), req.method, req.host, req.path)
-        else {
-            log.reason = "no_route".into();
-            return Plan::Respond {
-                status: 404,
-                body: json!({ "error": "not_found", "reason": "no_route", "decision_id": decision_id }),
-                headers: vec![],
-                log,
-            };
+        let m = match match_route(
+            authorizer.policy().routes(),
+            &canonical.method,
+            req.host,
+            &canonical.path,
+        ) {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                log.reason = "no_route".into();
+                return Plan::Respond {
+                    status: 404,
+                    body: json!({ "error": "not_found", "reason": "no_route", "decision_id": decision_id }),
+                    headers: vec![],
+                    log,
+                };
+            }
+            Err(e) => {
+                log.reason = "invalid_id".into();
+                return Plan::Respond {
+                    status: 400,
+                    body: json!({
+                        "error": "bad_request",
+                        "reason": "invalid_id",
+                        "detail": e.detail(),
+                        "decision_id": decision_id,
+                    }),
+                    headers: vec![],
+                    log,
+                };
+            }
         };
         let action = authorizer
             .policy()
@@ -534,7 +720,7 @@ impl Gateway {
                 ..Resource::default()
             },
             context: portcullis::Context {
-                method: Some(req.method.to_ascii_uppercase()),
+                method: Some(canonical.method.clone()),
                 ip: None,
             },
         };
@@ -567,6 +753,19 @@ impl Gateway {
             "x-portcullis-bundle-version".to_owned(),
             authorizer.version().to_string(),
         ));
+        identity.push((
+            "x-portcullis-resource".to_owned(),
+            resource_header(&m.route.resource_type, m.id.as_deref(), m.env.as_deref()),
+        ));
+        identity.push((
+            "forwarded".to_owned(),
+            forwarded_header(req.host, req.scheme),
+        ));
+        identity.push(("x-forwarded-host".to_owned(), req.host.to_owned()));
+        identity.push((
+            "x-forwarded-proto".to_owned(),
+            req.scheme.to_ascii_lowercase(),
+        ));
         if identity.iter().any(|(_, value)| !forwardable_value(value)) {
             // The runtime would refuse the header, send it as Latin-1 bytes or trim it: the
             // origin would not learn who is asking as the bundle names them. Fail closed.
@@ -582,7 +781,13 @@ impl Gateway {
                 log,
             };
         }
-        Plan::Forward { identity, log }
+        Plan::Forward {
+            method: canonical.method.clone(),
+            target: canonical.target.clone(),
+            drop: canonical.drop.clone(),
+            identity,
+            log,
+        }
     }
 
     fn denied(&self, d: Decision, mut log: LogLine, decision_id: &str) -> Plan {
@@ -609,26 +814,6 @@ impl Gateway {
 /// without leading or trailing spaces.
 pub fn forwardable_value(value: &str) -> bool {
     value.bytes().all(|b| (0x20..=0x7e).contains(&b)) && value.trim_matches(' ') == value
-}
-
-/// Headers never forwarded: hop-by-hop ones (RFC 9110 §7.6.1) and anything a client sends
-/// under the `x-portcullis-` prefix.
-pub fn forwardable(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    !lower.starts_with("x-portcullis-")
-        && !matches!(
-            lower.as_str(),
-            "connection"
-                | "keep-alive"
-                | "proxy-authenticate"
-                | "proxy-authorization"
-                | "proxy-connection"
-                | "te"
-                | "trailer"
-                | "transfer-encoding"
-                | "upgrade"
-                | "host"
-        )
 }
 
 #[cfg(test)]

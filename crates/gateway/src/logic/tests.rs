@@ -27,7 +27,19 @@ fn policies() -> Vec<PolicyData> {
         env!("CARGO_MANIFEST_DIR"),
         "/../../examples/integration-platform.json"
     );
-    let source = portcullis::policy::parse_source(&std::fs::read(path).unwrap()).unwrap();
+    // The example, with an id-scoped deny (nobody edits or reads the payroll workflow in
+    // client-a-dev) and an id pattern on the bundle route.
+    let mut json: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    json["orgs"][0]["overrides"].as_array_mut().unwrap().push(json!({
+        "id": "payroll-frozen", "effect": "deny", "permissions": ["workflow:edit", "workflow:read"],
+        "everyone": true, "env": "client-a-dev", "resource": { "type": "workflow", "id": "wf-payroll" },
+    }));
+    for route in json["routes"].as_array_mut().unwrap() {
+        if route["id"] == "deploy-bundle" {
+            route["id_pattern"] = json!("[a-z0-9-]{1,32}");
+        }
+    }
+    let source = portcullis::policy::parse_source(&serde_json::to_vec(&json).unwrap()).unwrap();
     let mut data = portcullis::policy::compile(&source).unwrap();
     for d in &mut data {
         d.issuers = vec![Issuer {
@@ -66,6 +78,8 @@ fn gateway() -> Gateway {
         max_orgs: 2,
         max_tokens: 3,
         memory_bytes: || Some(65_536),
+        headers: HeaderRules::default(),
+        operator_secret: Some(secret_digest("operator-secret")),
     })
 }
 
@@ -91,30 +105,65 @@ fn token(sub: &str, org: &str, env: Option<&str>, jti: &str) -> String {
     mint_eddsa(&idp(), "idp", kind, &claims)
 }
 
-/// Runs one request through the gateway with `kv` as the KV contents.
+/// Runs one request through the gateway with `kv` as the KV contents. `target` is the path
+/// and query as received.
 fn run(
     gw: &mut Gateway,
     kv: &HashMap<String, Vec<u8>>,
     method: &str,
-    path: &str,
+    target: &str,
     auth: Option<&str>,
     now: i64,
 ) -> Plan {
+    run_with(gw, kv, method, target, auth, &[], None, now)
+}
+
+// Counts the KV reads of `run_with`, per test thread.
+thread_local! {
+    static KV_READS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// [`run`] with the client's header names and `Connection` header.
+#[allow(clippy::too_many_arguments)]
+fn run_with(
+    gw: &mut Gateway,
+    kv: &HashMap<String, Vec<u8>>,
+    method: &str,
+    target: &str,
+    auth: Option<&str>,
+    header_names: &[&str],
+    connection: Option<&str>,
+    now: i64,
+) -> Plan {
     let header = auth.map(|t| format!("Bearer {t}"));
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let names = header_names.join("\0");
     let req = Incoming {
         method,
         host: "api.example",
+        scheme: "https",
         path,
+        query,
         authorization: header.as_deref(),
+        header_names: &names,
+        connection,
     };
     match gw.start(&req, now, "d-1") {
         Start::Done(plan) => *plan,
-        Start::NeedBundle { org, token } => {
-            let authorizer = match gw.bundle_for(&org, now) {
-                Lookup::Ready(a) => Some(a),
-                Lookup::Fetch => gw.offer_bundle(&org, Ok(kv.get(&bundle_key(&org)).cloned()), now),
+        Start::NeedBundle {
+            org,
+            token,
+            request,
+        } => {
+            let available = match gw.bundle_for(&org, now) {
+                Lookup::Ready(a) => Available::Ready(a),
+                Lookup::Unknown => Available::Unknown,
+                Lookup::Fetch => {
+                    KV_READS.with(|n| n.set(n.get() + 1));
+                    gw.offer_bundle(&org, Ok(kv.get(&bundle_key(&org)).cloned()), now)
+                }
             };
-            gw.finish(&req, &org, token, authorizer, now, "d-1")
+            gw.finish(&req, &request, &org, token, available, now, "d-1")
         }
     }
 }
@@ -157,9 +206,21 @@ fn an_allowed_request_is_forwarded_with_identity_headers() {
         Some(&t),
         NOW,
     );
-    let Plan::Forward { identity, log } = plan else {
+    let Plan::Forward {
+        method,
+        target,
+        drop,
+        identity,
+        log,
+    } = plan
+    else {
         panic!("{plan:?}")
     };
+    assert_eq!(
+        (method.as_str(), target.as_str()),
+        ("PUT", "/v1/envs/client-a-dev/workflows/wf-1")
+    );
+    assert!(drop.is_empty());
     let get = |n: &str| {
         identity
             .iter()
@@ -171,6 +232,13 @@ fn an_allowed_request_is_forwarded_with_identity_headers() {
     assert_eq!(get("x-portcullis-env"), Some("client-a-dev"));
     assert_eq!(get("x-portcullis-decision"), Some("d-1"));
     assert_eq!(get("x-portcullis-bundle-version"), Some("1"));
+    assert_eq!(
+        get("x-portcullis-resource"),
+        Some("type=workflow;id=wf-1;env=client-a-dev")
+    );
+    assert_eq!(get("forwarded"), Some("host=\"api.example\";proto=https"));
+    assert_eq!(get("x-forwarded-host"), Some("api.example"));
+    assert_eq!(get("x-forwarded-proto"), Some("https"));
     assert_eq!(
         (
             log.action.as_deref(),
@@ -314,9 +382,11 @@ fn denials_and_gateway_conditions_map_to_statuses() {
 #[test]
 fn no_bundle_or_a_corrupt_one_fails_closed() {
     let mut gw = gateway();
-    let t = token("olga", "client-z", None, "j1");
-    let p = run(&mut gw, &kv(), "GET", "/v1/dashboard", Some(&t), NOW);
-    assert_eq!(status(&p), 503);
+    let mut kv_down = kv();
+    kv_down.insert(bundle_key("client-a"), b"garbage".to_vec());
+    let dana = token("dana", "client-a", Some("client-a-dev"), "j0");
+    let p = run(&mut gw, &kv_down, "GET", "/v1/dashboard", Some(&dana), NOW);
+    assert_eq!((status(&p), reason(&p).as_str()), (503, "no_bundle"));
     let mut corrupt = kv();
     let bytes = corrupt.get_mut(&bundle_key("client-a")).unwrap();
     let mid = bytes.len() / 2;
@@ -456,7 +526,14 @@ fn me_and_health_answer_without_a_route() {
         .as_array()
         .unwrap()
         .contains(&json!("workflow:edit")));
-    let p = run(&mut gw, &kv, "GET", HEALTH_PATH, None, NOW);
+    let p = run(
+        &mut gw,
+        &kv,
+        "GET",
+        HEALTH_PATH,
+        Some("operator-secret"),
+        NOW,
+    );
     let Plan::Respond {
         status: 200, body, ..
     } = p
@@ -469,20 +546,145 @@ fn me_and_health_answer_without_a_route() {
 }
 
 #[test]
-fn client_identity_headers_and_hop_by_hop_headers_are_not_forwarded() {
-    for h in [
-        "X-Portcullis-Principal",
-        "x-portcullis-anything",
-        "Connection",
-        "Transfer-Encoding",
-        "Upgrade",
-        "Host",
+fn health_names_no_organization_without_the_operator_secret() {
+    let mut gw = gateway();
+    let kv = kv();
+    let dana = token("dana", "client-a", Some("client-a-dev"), "j1");
+    run(
+        &mut gw,
+        &kv,
+        "GET",
+        "/v1/envs/client-a-dev/workflows/wf-1",
+        Some(&dana),
+        NOW,
+    );
+    for auth in [
+        None,
+        Some("wrong-secret"),
+        Some("operator-secre"),
+        Some(dana.as_str()),
     ] {
-        assert!(!forwardable(h), "{h}");
+        let p = run(&mut gw, &kv, "GET", HEALTH_PATH, auth, NOW);
+        let Plan::Respond {
+            status: 200, body, ..
+        } = p
+        else {
+            panic!("{p:?}")
+        };
+        assert_eq!(
+            body,
+            json!({
+                "status": "ok", "organizations": 1, "usable": 1, "refresh_errors": 0,
+                "last_refresh_error": null, "cached_tokens": 1, "memory_bytes": 65_536,
+            }),
+            "{auth:?}"
+        );
+        assert!(!body.to_string().contains("client-a"));
     }
-    for h in ["content-type", "authorization", "x-request-id", "accept"] {
-        assert!(forwardable(h), "{h}");
+    // Any spelling of the path that decodes to it is the same endpoint.
+    let p = run(&mut gw, &kv, "GET", "/_portcullis/%68ealth", None, NOW);
+    assert_eq!(reason(&p), "health");
+}
+
+#[test]
+fn an_unknown_organization_is_answered_like_a_bad_token_and_not_read_again() {
+    let mut gw = gateway();
+    let kv = kv();
+    // A token for a known organization that none of its keys signed…
+    let other_idp = SigningKey::from_bytes(&[77; 32]);
+    let claims = |org: &str| Claims {
+        iss: "iss".into(),
+        sub: "mallory".into(),
+        aud: "aud".into(),
+        exp: NOW + 600,
+        iat: NOW - 10,
+        nbf: None,
+        jti: "m1".into(),
+        org: org.into(),
+        env: None,
+        client_id: None,
+        scope: None,
+    };
+    let known = mint_eddsa(
+        &other_idp,
+        "forged",
+        TokenKind::OrgAuth,
+        &claims("client-a"),
+    );
+    let unknown = mint_eddsa(
+        &other_idp,
+        "forged",
+        TokenKind::OrgAuth,
+        &claims("client-zz"),
+    );
+    let answer = |p: Plan| match p {
+        Plan::Respond {
+            status,
+            body,
+            headers,
+            ..
+        } => (status, body, headers),
+        other => panic!("{other:?}"),
+    };
+    let (s1, b1, h1) = answer(run(&mut gw, &kv, "GET", "/v1/dashboard", Some(&known), NOW));
+    let (s2, b2, h2) = answer(run(
+        &mut gw,
+        &kv,
+        "GET",
+        "/v1/dashboard",
+        Some(&unknown),
+        NOW,
+    ));
+    // …and one for an organization that does not exist get the same answer.
+    assert_eq!((s1, &b1, &h1), (401, &b2, &h2));
+    assert_eq!(s2, 401);
+    assert_eq!(b1["reason"], "token_unknown_kid");
+    // The next requests for invented organizations cost no KV read within the interval.
+    let before = KV_READS.with(std::cell::Cell::get);
+    for _ in 0..5 {
+        let (s, _, _) = answer(run(
+            &mut gw,
+            &kv,
+            "GET",
+            "/v1/dashboard",
+            Some(&unknown),
+            NOW + 1,
+        ));
+        assert_eq!(s, 401);
     }
+    assert_eq!(KV_READS.with(std::cell::Cell::get), before);
+    assert_eq!(gw.unknown_orgs(), 1);
+    // Past the interval KV is read again: a bundle published meanwhile is found.
+    let mut later = kv.clone();
+    later.insert(bundle_key("client-zz"), kv[&bundle_key("client-b")].clone());
+    let p = run(
+        &mut gw,
+        &later,
+        "GET",
+        "/v1/dashboard",
+        Some(&unknown),
+        NOW + 31,
+    );
+    assert_eq!(
+        status(&p),
+        503,
+        "client-b's bundle under client-zz's key is refused"
+    );
+    // The negative cache is bounded.
+    for i in 0..(MAX_UNKNOWN_ORGS + 10) {
+        let t = mint_eddsa(
+            &other_idp,
+            "forged",
+            TokenKind::OrgAuth,
+            &claims(&format!("o{i}")),
+        );
+        run(&mut gw, &kv, "GET", "/v1/dashboard", Some(&t), NOW + 40);
+    }
+    assert!(gw.unknown_orgs() <= MAX_UNKNOWN_ORGS);
+}
+
+#[test]
+fn bearer_tokens_are_read_from_the_authorization_header() {
     assert_eq!(bearer(Some("Bearer abc")), Some("abc"));
     assert_eq!(bearer(Some("bearer  abc ")), Some("abc"));
     assert_eq!(bearer(Some("Basic abc")), None);
@@ -515,4 +717,323 @@ fn a_verified_token_is_reused_until_it_expires() {
         ),
         other => panic!("{other:?}"),
     }
+}
+
+/// What a forwarded request decided: status, and for a forward, method, target, the resource
+/// header and the environment header.
+fn decided(p: &Plan) -> (u16, String, Option<(String, String, String)>) {
+    match p {
+        Plan::Forward {
+            method,
+            target,
+            identity,
+            log,
+            ..
+        } => {
+            let get = |n: &str| {
+                identity
+                    .iter()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            (
+                200,
+                log.reason.clone(),
+                Some((
+                    format!("{method} {target}"),
+                    get("x-portcullis-resource"),
+                    get("x-portcullis-env"),
+                )),
+            )
+        }
+        Plan::Respond { status, log, .. } => (*status, log.reason.clone(), None),
+    }
+}
+
+#[test]
+fn encoded_separators_and_dot_segments_are_refused_before_anything_is_decided() {
+    let mut gw = gateway();
+    let kv = kv();
+    let dana = token("dana", "client-a", Some("client-a-dev"), "j1");
+    for path in [
+        "/v1/envs/client-a-dev/workflows/x%2F..%2F..%2F..%2Fclient-a-prod%2Fworkflows%2Fwf-orders",
+        "/v1/envs/client-a-dev/workflows/x%2f..%2f..%2f..%2fclient-a-prod%2fworkflows%2fwf-orders",
+        "/v1/envs/client-a-dev/workflows/x%5C..%5C..%5Cclient-a-prod",
+        "/v1/envs/client-a-dev/workflows/%2e%2e%2f%2e%2e%2fclient-a-prod",
+        "/v1/envs/client-a-dev/workflows/x%252F..%252Fwf-payroll",
+        "/v1/envs/client-a-dev/workflows/%2e%2e",
+        "/v1/envs/client-a-dev/workflows/.",
+        "/v1/envs/client-a-dev/workflows/wf-payroll%00",
+        "/v1/envs/client-a-dev/workflows/wf%0d%0apayroll",
+        "/v1/envs/client-a-dev/workflows/wf-%ff",
+        "/v1/envs/client-a-dev/workflows/wf-%zz",
+        "/v1/envs/client-a-dev/workflows/wf-%2",
+        "/v1/envs/client-a-dev/workflows/a\\b",
+        "/v1/envs/client-a-dev/workflows/wf%C2%85x",
+    ] {
+        for method in ["GET", "PUT"] {
+            let p = run(&mut gw, &kv, method, path, Some(&dana), NOW);
+            let Plan::Respond { status, body, .. } = &p else {
+                panic!("{method} {path}: forwarded {p:?}")
+            };
+            assert_eq!(
+                (*status, body["reason"].as_str()),
+                (400, Some("ambiguous_path")),
+                "{method} {path}"
+            );
+            assert_eq!(reason(&p), "ambiguous_path", "logged as a decision");
+        }
+    }
+    // Refused before the token is looked at: the same answer without one.
+    let p = run(&mut gw, &kv, "GET", "/v1/envs/x%2F../logs", None, NOW);
+    assert_eq!(status(&p), 400);
+    let long = format!("/v1/{}", "a".repeat(portcullis::route::MAX_PATH_BYTES));
+    let p = run(&mut gw, &kv, "GET", &long, Some(&dana), NOW);
+    assert_eq!((status(&p), reason(&p).as_str()), (414, "path_too_long"));
+}
+
+#[test]
+fn ids_and_environments_are_decided_decoded_and_forwarded_canonically() {
+    let mut gw = gateway();
+    let kv = kv();
+    let dana = token("dana", "client-a", Some("client-a-dev"), "j1");
+    // Every spelling of the payroll workflow is the payroll workflow: denied.
+    for path in [
+        "/v1/envs/client-a-dev/workflows/wf-payroll",
+        "/v1/envs/client-a-dev/workflows/wf-payrol%6C",
+        "/v1/envs/client-a-dev/workflows/wf-payrol%6c",
+        "/v1/envs/client-a-dev/workflows/%77f-payroll",
+        "/v1/envs/client-a-d%65v/workflows/%77%66%2D%70%61%79%72%6F%6C%6C",
+    ] {
+        let p = run(&mut gw, &kv, "PUT", path, Some(&dana), NOW);
+        assert_eq!(
+            (status(&p), reason(&p).as_str()),
+            (403, "explicit_deny"),
+            "{path}"
+        );
+    }
+    // Near twins that origins may read as the same id are refused.
+    for (path, detail) in [
+        (
+            "/v1/envs/client-a-dev/workflows/wf-payroll%20",
+            "id_whitespace",
+        ),
+        (
+            "/v1/envs/client-a-dev/workflows/%20wf-payroll",
+            "id_whitespace",
+        ),
+        (
+            "/v1/envs/client-a-dev/workflows/wf-payroll%C2%A0",
+            "id_whitespace",
+        ),
+        (
+            "/v1/envs/client-a-dev/workflows/wf-payroll;x",
+            "id_parameter",
+        ),
+        (
+            "/v1/envs/client-a-dev/workflows/wf-payroll%3Bjsessionid=1",
+            "id_parameter",
+        ),
+        ("/v1/envs/client-a-dev/workflows/cafe%CC%81", "id_not_nfc"),
+        ("/v1/envs/client-a-dev/bundles/B-1/deploy", "id_pattern"),
+        ("/v1/envs/client-a-dev/bundles/b_1/deploy", "id_pattern"),
+    ] {
+        let method = if path.contains("bundles") {
+            "POST"
+        } else {
+            "PUT"
+        };
+        let p = run(&mut gw, &kv, method, path, Some(&dana), NOW);
+        let Plan::Respond { status, body, .. } = &p else {
+            panic!("{path}: forwarded {p:?}")
+        };
+        assert_eq!(
+            (*status, body["reason"].as_str(), body["detail"].as_str()),
+            (400, Some("invalid_id"), Some(detail)),
+            "{path}"
+        );
+    }
+    // An allowed request is forwarded as the one spelling of what was decided.
+    for (path, target, resource) in [
+        (
+            "/v1/envs/client-a-d%65v/workflows/wf-%6Frders?dryRun=1&x=%2F",
+            "GET /v1/envs/client-a-dev/workflows/wf-orders?dryRun=1&x=%2F",
+            "type=workflow;id=wf-orders;env=client-a-dev",
+        ),
+        (
+            "/v1/envs/client-a-dev/workflows/caf%C3%A9",
+            "GET /v1/envs/client-a-dev/workflows/caf%C3%A9",
+            "type=workflow;id=caf%C3%A9;env=client-a-dev",
+        ),
+        (
+            "/v1/envs/client-a-dev/workflows/a%3Ab@c+d=e",
+            "GET /v1/envs/client-a-dev/workflows/a:b@c+d=e",
+            "type=workflow;id=a%3Ab%40c%2Bd%3De;env=client-a-dev",
+        ),
+        (
+            "/v1/envs/client-a-dev/workflows/%5Bx%5D%20y",
+            "GET /v1/envs/client-a-dev/workflows/%5Bx%5D%20y",
+            "type=workflow;id=%5Bx%5D%20y;env=client-a-dev",
+        ),
+    ] {
+        let p = run(&mut gw, &kv, "get", path, Some(&dana), NOW);
+        let (status, _, forwarded) = decided(&p);
+        assert_eq!(status, 200, "{path}: {p:?}");
+        let (sent, resource_header, env) = forwarded.unwrap();
+        assert_eq!(
+            (sent.as_str(), resource_header.as_str(), env.as_str()),
+            (target, resource, "client-a-dev"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn client_headers_that_origins_trust_never_reach_them() {
+    let mut gw = gateway();
+    let kv = kv();
+    let dana = token("dana", "client-a", Some("client-a-dev"), "j1");
+    let path = "/v1/envs/client-a-dev/workflows/wf-1";
+    let mut dropped = |names: &[&str], connection: Option<&str>| match run_with(
+        &mut gw,
+        &kv,
+        "GET",
+        path,
+        Some(&dana),
+        names,
+        connection,
+        NOW,
+    ) {
+        Plan::Forward { drop, .. } => drop,
+        other => panic!("{other:?}"),
+    };
+    // Identity, routing, method-override and hop-by-hop headers are dropped.
+    let sent = [
+        "authorization",
+        "x-portcullis-env",
+        "X-Portcullis-Org",
+        "forwarded",
+        "x-forwarded-host",
+        "x-forwarded-user",
+        "x-user",
+        "x-remote-user",
+        "remote-user",
+        "x-auth-request-user",
+        "x-original-url",
+        "x-rewrite-url",
+        "x-http-method-override",
+        "x-method-override",
+        "x-http-method",
+        "connection",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "accept",
+        "x-request-id",
+        "x-forwarded-for",
+    ];
+    let drop = dropped(&sent, None);
+    for kept in ["authorization", "accept", "x-request-id", "x-forwarded-for"] {
+        assert!(!drop.iter().any(|d| d == kept), "{kept} must be forwarded");
+    }
+    assert_eq!(drop.len(), sent.len() - 4, "{drop:?}");
+    // `Connection` cannot take away what the origin needs.
+    let drop = dropped(
+        &[
+            "authorization",
+            "x-forwarded-for",
+            "cf-connecting-ip",
+            "cookie",
+            "x-trace",
+            "connection",
+        ],
+        Some("authorization, X-Forwarded-For ,cf-connecting-ip,cookie, x-trace"),
+    );
+    assert_eq!(drop, vec!["x-trace".to_owned(), "connection".to_owned()]);
+    // A header name with `_` is refused: some servers read it as `-`.
+    for name in [
+        "x_portcullis_env",
+        "X_Portcullis-Org",
+        "x_forwarded_user",
+        "my_header",
+    ] {
+        let p = run_with(&mut gw, &kv, "GET", path, Some(&dana), &[name], None, NOW);
+        let Plan::Respond { status, body, .. } = &p else {
+            panic!("{name}: {p:?}")
+        };
+        assert_eq!(
+            (*status, body["reason"].as_str()),
+            (400, Some("ambiguous_header")),
+            "{name}"
+        );
+    }
+    // …unless allowed, and then every spelling of the gateway's own prefix is still dropped.
+    let mut open = gateway();
+    open.config.headers = HeaderRules::from_settings(Some("x-user"), Some("true"));
+    let p = run_with(
+        &mut open,
+        &kv,
+        "GET",
+        path,
+        Some(&dana),
+        &[
+            "x_portcullis_env",
+            "my_header",
+            "x_user",
+            "x-forwarded-user",
+        ],
+        None,
+        NOW,
+    );
+    let Plan::Forward { drop, .. } = p else {
+        panic!("{p:?}")
+    };
+    assert_eq!(
+        drop,
+        vec!["x_portcullis_env".to_owned(), "x_user".to_owned()]
+    );
+}
+
+#[test]
+fn method_override_never_reaches_the_origin() {
+    let mut gw = gateway();
+    let kv = kv();
+    let dana = token("dana", "client-a", Some("client-a-dev"), "j1");
+    for query in [
+        "_method=DELETE",
+        "a=1&_method=PUT",
+        "%5Fmethod=PUT",
+        "_METHOD=put",
+        "_method",
+        "x-http-method-override=PUT",
+        "X_HTTP_METHOD_OVERRIDE=PUT",
+    ] {
+        let target = format!("/v1/envs/client-a-dev/workflows/wf-1?{query}");
+        let p = run(&mut gw, &kv, "GET", &target, Some(&dana), NOW);
+        assert_eq!(
+            (status(&p), reason(&p).as_str()),
+            (400, "method_override"),
+            "{query}"
+        );
+    }
+    let p = run(
+        &mut gw,
+        &kv,
+        "GET",
+        "/v1/envs/client-a-dev/workflows/wf-1?method=x&a_method=y",
+        Some(&dana),
+        NOW,
+    );
+    assert_eq!(status(&p), 200);
+    // The method forwarded is the one decided, in upper case.
+    let (_, _, forwarded) = decided(&run(
+        &mut gw,
+        &kv,
+        "put",
+        "/v1/envs/client-a-dev/workflows/wf-1",
+        Some(&dana),
+        NOW,
+    ));
+    assert!(forwarded.unwrap().0.starts_with("PUT /"));
 }
