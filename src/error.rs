@@ -36,6 +36,14 @@ impl Error {
             Error::Request(_) => "request_invalid",
         }
     }
+
+    /// What the code leaves open, where the error names it (see [`TokenError::detail`]).
+    pub fn detail(&self) -> Option<&'static str> {
+        match self {
+            Error::Token(e) => e.detail(),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for Error {

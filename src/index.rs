@@ -9,7 +9,7 @@
 
 use std::hash::Hasher;
 
-use crate::fxhash::FxHasher;
+use rustc_hash::FxHasher;
 
 /// The hash of an id. FxHash mixes its low bits poorly and the slot comes from them, so the
 /// result goes through a finalizer (MurmurHash3's `fmix64`).

@@ -4,7 +4,6 @@
 //! 32 bytes, not of small order; a P-256 key is a point on the curve; an RSA modulus has
 //! 2048 to 4096 bits and a sane public exponent. Each key pins exactly one algorithm.
 
-use crate::pkcs1::{RsaKeyError, RsaPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Verifier as _;
@@ -307,15 +306,32 @@ fn prepare_p256(x: &[u8; 32], y: &[u8; 32]) -> Result<Prepared, &'static str> {
         .map_err(|_| "not a point on P-256")
 }
 
-/// An RSA public key from its modulus and exponent, or why it is not usable.
+/// Smallest and largest RSA modulus accepted, in bytes (2048 to 4096 bits).
+pub const RSA_MODULUS_BYTES: std::ops::RangeInclusive<usize> = 256..=512;
+
+/// An RSA public key from its modulus and exponent (big-endian, as in a JWK), or why it is
+/// not usable. Portcullis's own rules come first: no leading zero bytes, a modulus of 2048 to
+/// 4096 bits that is odd, an odd exponent above 1 that fits 32 bits. The key is then the
+/// RustCrypto `rsa` crate's, which checks it again.
 #[inline(never)]
 fn prepare_rsa(n: &[u8], e: &[u8]) -> Result<Prepared, &'static str> {
-    let key = RsaPublicKey::new(n, e).map_err(|e| match e {
-        RsaKeyError::LeadingZero => "RSA components have leading zero bytes",
-        RsaKeyError::ModulusSize => "an RSA modulus has 2048 to 4096 bits",
-        RsaKeyError::EvenModulus => "not a usable RSA public key: an even modulus",
-        RsaKeyError::Exponent => "the RSA exponent must be odd, above 1 and fit 32 bits",
-    })?;
+    if n.first() == Some(&0) || e.first() == Some(&0) {
+        return Err("RSA components have leading zero bytes");
+    }
+    if !RSA_MODULUS_BYTES.contains(&n.len()) {
+        return Err("an RSA modulus has 2048 to 4096 bits");
+    }
+    if n.last().is_none_or(|b| b & 1 == 0) {
+        return Err("not a usable RSA public key: an even modulus");
+    }
+    if e.len() > 4 || e.last().is_none_or(|b| b & 1 == 0) || e == [1] {
+        return Err("the RSA exponent must be odd, above 1 and fit 32 bits");
+    }
+    let key = rsa::RsaPublicKey::new(
+        rsa::BigUint::from_bytes_be(n),
+        rsa::BigUint::from_bytes_be(e),
+    )
+    .map_err(|_| "not a usable RSA public key")?;
     Ok(Prepared::Rsa(Box::new(key)))
 }
 
@@ -325,10 +341,14 @@ fn verify_p256(key: &p256::ecdsa::VerifyingKey, message: &[u8], signature: &[u8]
     p256::ecdsa::Signature::from_slice(signature).is_ok_and(|s| key.verify(message, &s).is_ok())
 }
 
-/// RSASSA-PKCS1-v1_5 over SHA-256.
+/// RSASSA-PKCS1-v1_5 over SHA-256, by the `rsa` crate: the signature must be exactly as long
+/// as the modulus and below it, and the encoded message must be exactly the padded
+/// `DigestInfo` of the hash.
 #[inline(never)]
-fn verify_rs256(key: &RsaPublicKey, message: &[u8], signature: &[u8]) -> bool {
-    key.verify_sha256(&sha2::Sha256::digest(message).into(), signature)
+fn verify_rs256(key: &rsa::RsaPublicKey, message: &[u8], signature: &[u8]) -> bool {
+    let hashed = sha2::Sha256::digest(message);
+    key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed, signature)
+        .is_ok()
 }
 
 /// The public key of a [`VerifierKey`], decoded once for its algorithm.
@@ -336,7 +356,7 @@ fn verify_rs256(key: &RsaPublicKey, message: &[u8], signature: &[u8]) -> bool {
 enum Prepared {
     Ed25519(ed25519_dalek::VerifyingKey),
     P256(p256::ecdsa::VerifyingKey),
-    Rsa(Box<RsaPublicKey>),
+    Rsa(Box<rsa::RsaPublicKey>),
 }
 
 /// A key prepared for signature checks.
@@ -433,5 +453,108 @@ mod tests {
             TrustedKey::from_jwk(&jwk),
             Err(KeyError::PrivateKey { .. })
         ));
+    }
+
+    fn rsa_jwk(n: &[u8], e: &[u8]) -> Jwk {
+        Jwk {
+            kty: "RSA".into(),
+            kid: "r1".into(),
+            alg: "RS256".into(),
+            n: Some(URL_SAFE_NO_PAD.encode(n)),
+            e: Some(URL_SAFE_NO_PAD.encode(e)),
+            ..Jwk::default()
+        }
+    }
+
+    /// An odd modulus of `bytes` bytes with its top bit set (not a product of primes: only
+    /// the checks in front of the `rsa` crate look at it).
+    fn modulus(bytes: usize) -> Vec<u8> {
+        let mut n = vec![0xa5; bytes];
+        n[0] = 0xc1;
+        n[bytes - 1] = 0x0b;
+        n
+    }
+
+    #[test]
+    fn rsa_keys_are_checked_before_the_rsa_crate_sees_them() {
+        let why = |n: &[u8], e: &[u8]| match TrustedKey::from_jwk(&rsa_jwk(n, e)) {
+            Ok(_) => None,
+            Err(KeyError::InvalidMaterial { why, .. }) => Some(why),
+            Err(other) => panic!("{other:?}"),
+        };
+        let f4 = [1, 0, 1];
+        for bytes in [256, 257, 384, 512] {
+            assert_eq!(why(&modulus(bytes), &f4), None, "{bytes} bytes");
+        }
+        for bytes in [255, 513] {
+            assert_eq!(
+                why(&modulus(bytes), &f4),
+                Some("an RSA modulus has 2048 to 4096 bits"),
+                "{bytes} bytes"
+            );
+        }
+        let mut leading = modulus(256);
+        leading.insert(0, 0);
+        assert_eq!(
+            why(&leading, &f4),
+            Some("RSA components have leading zero bytes")
+        );
+        assert_eq!(
+            why(&modulus(256), &[0, 1, 0, 1]),
+            Some("RSA components have leading zero bytes")
+        );
+        let mut even = modulus(256);
+        even[255] = 0x0a;
+        assert_eq!(
+            why(&even, &f4),
+            Some("not a usable RSA public key: an even modulus")
+        );
+        for e in [&[1u8][..], &[2], &[1, 0, 0], &[1, 0, 0, 0, 1], &[]] {
+            assert_eq!(
+                why(&modulus(256), e),
+                Some("the RSA exponent must be odd, above 1 and fit 32 bits"),
+                "{e:?}"
+            );
+        }
+        for e in [&[3u8][..], &[0xff, 0xff, 0xff, 0xff]] {
+            assert_eq!(why(&modulus(256), e), None, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn rs256_signatures_of_the_rsa_crate_verify_and_altered_ones_do_not() {
+        use rand_chacha::rand_core::SeedableRng;
+        use rsa::pkcs1v15::SigningKey;
+        use rsa::signature::{SignatureEncoding, Signer};
+        use rsa::traits::PublicKeyParts;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for (bits, exponent) in [(2048, 65_537u64), (2056, 3), (3072, 65_537)] {
+            let private =
+                rsa::RsaPrivateKey::new_with_exp(&mut rng, bits, &exponent.into()).unwrap();
+            let public = private.to_public_key();
+            let key = TrustedKey::from_jwk(&rsa_jwk(
+                &public.n().to_bytes_be(),
+                &public.e().to_bytes_be(),
+            ))
+            .unwrap()
+            .verifier()
+            .unwrap();
+            let signer = SigningKey::<sha2::Sha256>::new(private);
+            let message = b"header.payload";
+            let mut signature = signer.sign(message).to_vec();
+            assert!(
+                key.verify(message, &URL_SAFE_NO_PAD.encode(&signature)),
+                "{bits}"
+            );
+            assert!(!key.verify(b"header.payloaD", &URL_SAFE_NO_PAD.encode(&signature)));
+            signature[10] ^= 1;
+            assert!(!key.verify(message, &URL_SAFE_NO_PAD.encode(&signature)));
+            signature[10] ^= 1;
+            signature.insert(0, 0);
+            assert!(
+                !key.verify(message, &URL_SAFE_NO_PAD.encode(&signature)),
+                "one byte too long"
+            );
+        }
     }
 }

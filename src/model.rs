@@ -6,8 +6,8 @@
 //! builds the look-up tables; it is the only way to obtain a [`Policy`], whether the data came
 //! from the compiler or from a decoded bundle.
 
-use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::index::{IdIndex, Lists};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use crate::condition::{Condition, MAX_CONDITION_DEPTH, MAX_CONDITION_NODES};

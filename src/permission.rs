@@ -4,7 +4,7 @@
 //! small index; a role's permissions, an org role's ceiling and an override's permissions are
 //! bit sets over those indices, so a grant test is one bit look-up.
 
-use crate::fxhash::FxHashMap;
+use rustc_hash::FxHashMap;
 
 /// Index of a declared permission in its [`PermissionTable`].
 pub type PermissionIndex = u32;

@@ -74,8 +74,9 @@ impl TokenKind {
 pub enum TokenError {
     /// Longer than [`MAX_TOKEN_BYTES`].
     TooLarge,
-    /// Not three non-empty base64url segments.
-    Malformed,
+    /// The token is not three base64url segments; the detail names what is wrong
+    /// ([`TokenError::detail`]).
+    Malformed(&'static str),
     /// A header or payload is not a JSON object, nests too deeply or repeats a member.
     BadJson,
     /// `alg` is missing or not EdDSA, ES256 or RS256.
@@ -117,11 +118,25 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// What the code leaves open, as a stable text: the claim of `token_missing_claim` and
+    /// `token_invalid_claim` (`exp`), the header of `token_forbidden_header` (`jwk`), what
+    /// is wrong with a `token_malformed` token (`segments`, `empty_header`,
+    /// `empty_payload`, `empty_signature`, `padding`, `standard_base64`, `not_base64url`).
+    pub fn detail(&self) -> Option<&'static str> {
+        match self {
+            TokenError::Malformed(what)
+            | TokenError::MissingClaim(what)
+            | TokenError::InvalidClaim(what)
+            | TokenError::ForbiddenHeader(what) => Some(what),
+            _ => None,
+        }
+    }
+
     /// A stable code for logs and clients.
     pub fn code(&self) -> &'static str {
         match self {
             TokenError::TooLarge => "token_too_large",
-            TokenError::Malformed => "token_malformed",
+            TokenError::Malformed(_) => "token_malformed",
             TokenError::BadJson => "token_bad_json",
             TokenError::UnsupportedAlgorithm => "token_unsupported_alg",
             TokenError::ForbiddenHeader(_) => "token_forbidden_header",
@@ -149,7 +164,18 @@ impl std::fmt::Display for TokenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TokenError::TooLarge => write!(f, "token is longer than {MAX_TOKEN_BYTES} bytes"),
-            TokenError::Malformed => write!(f, "token is not three base64url segments"),
+            TokenError::Malformed(why) => match *why {
+                "empty_header" => write!(f, "the header segment is empty"),
+                "empty_payload" => write!(f, "the payload segment is empty"),
+                "empty_signature" => write!(f, "the signature segment is empty"),
+                "padding" => write!(f, "a segment has `=` padding, which base64url leaves out"),
+                "standard_base64" => write!(
+                    f,
+                    "a segment uses standard base64 (`+` or `/`), not base64url (`-` and `_`)"
+                ),
+                "not_base64url" => write!(f, "a segment is not base64url"),
+                _ => write!(f, "token is not three segments separated by `.`"),
+            },
             TokenError::BadJson => write!(f, "token header or payload is not a plain JSON object"),
             TokenError::UnsupportedAlgorithm => write!(f, "`alg` must be EdDSA, ES256 or RS256"),
             TokenError::ForbiddenHeader(h) => write!(f, "header `{h}` is not accepted"),
@@ -178,37 +204,50 @@ impl std::fmt::Display for TokenError {
 }
 
 /// The members of a token segment (a JSON object), taken out by name. A member whose value
-/// is `null` counts as absent; one of the wrong type makes the segment `token_bad_json`.
-struct Members(Vec<(String, JsonValue)>);
+/// is `null` counts as absent. One of the wrong type is refused: in the payload as the claim
+/// it is (`token_invalid_claim`, naming it), in the header as `token_bad_json`.
+struct Members {
+    members: Vec<(String, JsonValue)>,
+    claims: bool,
+}
 
 impl Members {
     fn take(&mut self, name: &str) -> Option<JsonValue> {
-        let at = self.0.iter().position(|(n, _)| n == name)?;
-        match self.0.swap_remove(at).1 {
+        let at = self.members.iter().position(|(n, _)| n == name)?;
+        match self.members.swap_remove(at).1 {
             JsonValue::Null => None,
             value => Some(value),
         }
     }
 
     fn present(&self, name: &str) -> bool {
-        self.0
+        self.members
             .iter()
             .any(|(n, v)| n == name && *v != JsonValue::Null)
     }
 
-    fn string(&mut self, name: &str) -> Result<Option<String>, TokenError> {
-        match self.take(name) {
-            None => Ok(None),
-            Some(JsonValue::Str(s)) => Ok(Some(s)),
-            Some(_) => Err(TokenError::BadJson),
+    /// The error for member `name` of the wrong type.
+    fn wrong_type(&self, name: &'static str) -> TokenError {
+        if self.claims {
+            TokenError::InvalidClaim(name)
+        } else {
+            TokenError::BadJson
         }
     }
 
-    fn number(&mut self, name: &str) -> Result<Option<JsonValue>, TokenError> {
+    fn string(&mut self, name: &'static str) -> Result<Option<String>, TokenError> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(JsonValue::Str(s)) => Ok(Some(s)),
+            Some(_) => Err(self.wrong_type(name)),
+        }
+    }
+
+    fn number(&mut self, name: &'static str) -> Result<Option<JsonValue>, TokenError> {
         match self.take(name) {
             None => Ok(None),
             Some(n @ (JsonValue::Int(_) | JsonValue::Float(_))) => Ok(Some(n)),
-            Some(_) => Err(TokenError::BadJson),
+            Some(_) => Err(self.wrong_type(name)),
         }
     }
 
@@ -221,11 +260,11 @@ impl Members {
                 .into_iter()
                 .map(|item| match item {
                     JsonValue::Str(s) => Ok(s),
-                    _ => Err(TokenError::BadJson),
+                    _ => Err(self.wrong_type("aud")),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Some(_) => Err(TokenError::BadJson),
+            Some(_) => Err(self.wrong_type("aud")),
         }
     }
 }
@@ -245,18 +284,27 @@ pub struct UnverifiedToken<'a> {
     kid: String,
 }
 
-fn decode_segment(segment: &str) -> Result<Vec<u8>, TokenError> {
+/// Decodes one base64url segment, saying what is wrong with one that is not: empty (`empty`
+/// names which), padded, in standard base64, or not base64 at all.
+fn decode_segment(segment: &str, empty: &'static str) -> Result<Vec<u8>, TokenError> {
     if segment.is_empty() {
-        return Err(TokenError::Malformed);
+        return Err(TokenError::Malformed(empty));
+    }
+    if segment.contains('=') {
+        return Err(TokenError::Malformed("padding"));
+    }
+    if segment.contains(['+', '/']) {
+        return Err(TokenError::Malformed("standard_base64"));
     }
     URL_SAFE_NO_PAD
         .decode(segment)
-        .map_err(|_| TokenError::Malformed)
+        .map_err(|_| TokenError::Malformed("not_base64url"))
 }
 
-fn parse_object(bytes: &[u8]) -> Result<Members, TokenError> {
+/// A segment's JSON object; `claims` for the payload (see [`Members`]).
+fn parse_object(bytes: &[u8], claims: bool) -> Result<Members, TokenError> {
     match strict_json::parse(bytes, MAX_TOKEN_JSON_DEPTH) {
-        Ok(JsonValue::Object(members)) => Ok(Members(members)),
+        Ok(JsonValue::Object(members)) => Ok(Members { members, claims }),
         _ => Err(TokenError::BadJson),
     }
 }
@@ -271,15 +319,18 @@ impl<'a> UnverifiedToken<'a> {
         let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(TokenError::Malformed);
+            return Err(TokenError::Malformed("segments"));
         };
-        if payload_b64.is_empty() || signature_b64.is_empty() {
-            return Err(TokenError::Malformed);
+        if payload_b64.is_empty() {
+            return Err(TokenError::Malformed("empty_payload"));
+        }
+        if signature_b64.is_empty() {
+            return Err(TokenError::Malformed("empty_signature"));
         }
         let signing_input = token
             .get(..header_b64.len() + 1 + payload_b64.len())
-            .ok_or(TokenError::Malformed)?;
-        let mut header = parse_object(&decode_segment(header_b64)?)?;
+            .ok_or(TokenError::Malformed("segments"))?;
+        let mut header = parse_object(&decode_segment(header_b64, "empty_header")?, false)?;
         let (alg, typ, kid) = (
             header.string("alg")?,
             header.string("typ")?,
@@ -328,8 +379,8 @@ impl<'a> UnverifiedToken<'a> {
     /// The `org` claim as the token states it, **not verified**: only for choosing which
     /// organization's bundle to verify the token against. `None` when absent or unreadable.
     pub fn org_hint(&self) -> Option<String> {
-        let payload = decode_segment(self.payload_b64).ok()?;
-        let org = parse_object(&payload).ok()?.string("org").ok()??;
+        let payload = decode_segment(self.payload_b64, "empty_payload").ok()?;
+        let org = parse_object(&payload, true).ok()?.string("org").ok()??;
         Some(org).filter(|o| !o.is_empty() && o.len() <= 255)
     }
 
@@ -346,7 +397,7 @@ impl<'a> UnverifiedToken<'a> {
         if !issuer.kinds.contains(&self.kind) {
             return Err(TokenError::KindNotAllowed);
         }
-        let signature = decode_segment(self.signature_b64)?;
+        let signature = decode_segment(self.signature_b64, "empty_signature")?;
         let expected_len = match self.alg {
             Alg::EdDSA | Alg::ES256 => Some(64),
             Alg::RS256 => None,
@@ -359,7 +410,8 @@ impl<'a> UnverifiedToken<'a> {
         {
             return Err(TokenError::BadSignature);
         }
-        let claims = RawClaims::read(parse_object(&decode_segment(self.payload_b64)?)?)?;
+        let payload = decode_segment(self.payload_b64, "empty_payload")?;
+        let claims = RawClaims::read(parse_object(&payload, true)?)?;
         let leeway = issuer.leeway.min(MAX_LEEWAY) as i64;
         let token = claims.check(self.kind, &issuer.iss)?;
         let audience = options.audience.unwrap_or(&issuer.audience);
@@ -628,11 +680,23 @@ mod tests {
         );
         assert_eq!(
             UnverifiedToken::parse("a.b").unwrap_err(),
-            TokenError::Malformed
+            TokenError::Malformed("segments")
         );
         assert_eq!(
             UnverifiedToken::parse("a.b.c.d").unwrap_err(),
-            TokenError::Malformed
+            TokenError::Malformed("segments")
+        );
+        assert_eq!(
+            UnverifiedToken::parse(".b.c").unwrap_err(),
+            TokenError::Malformed("empty_header")
+        );
+        assert_eq!(
+            UnverifiedToken::parse("a..c").unwrap_err(),
+            TokenError::Malformed("empty_payload")
+        );
+        assert_eq!(
+            UnverifiedToken::parse("a.b.").unwrap_err(),
+            TokenError::Malformed("empty_signature")
         );
         let header = |h: &str| format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(h));
         let err = |h: &str| UnverifiedToken::parse(&header(h)).unwrap_err();
@@ -676,7 +740,7 @@ mod tests {
         );
         assert_eq!(
             UnverifiedToken::parse(&padded).unwrap_err(),
-            TokenError::Malformed
+            TokenError::Malformed("padding")
         );
     }
 }

@@ -397,3 +397,64 @@ fn compile_errors_point_at_the_mistake() {
         "{out}"
     );
 }
+
+#[test]
+fn check_reads_the_token_exactly_as_given() {
+    let dir = scratch("token-text");
+    let keys = keygen(&dir);
+    let bundle = dir.join("northwind.bundle");
+    build(&root().join("examples/access-levels.json"), &keys, &bundle);
+    let bob = mint("bob", "envauth", Some("nw-staging"));
+    let at = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        format!("@{}", s(&path))
+    };
+    // One line ending at the end of a file is left out; nothing else is trimmed.
+    for file in [
+        at("lf.jwt", &format!("{bob}\n")),
+        at("crlf.jwt", &format!("{bob}\r\n")),
+    ] {
+        let (c, d) = check(&bundle, &keys, &file, "workflow:edit", Some("nw-staging"));
+        assert_eq!((c, d["reason"].as_str()), (0, Some("allowed")), "{file}");
+    }
+    for (token, detail) in [
+        (format!(" {bob}"), "not_base64url"),
+        (format!("{bob} "), "not_base64url"),
+        (format!("{bob}\n"), "not_base64url"),
+        (at("two.jwt", &format!("{bob}\n\n")), "not_base64url"),
+        (at("space.jwt", &format!("{bob} \n")), "not_base64url"),
+        (format!("{bob}="), "padding"),
+    ] {
+        let (c, d) = check(&bundle, &keys, &token, "workflow:edit", Some("nw-staging"));
+        assert_eq!(
+            (
+                c,
+                d["reason"].as_str(),
+                d["token_error"]["code"].as_str(),
+                d["token_error"]["detail"].as_str()
+            ),
+            (
+                1,
+                Some("invalid_token"),
+                Some("token_malformed"),
+                Some(detail)
+            ),
+            "{token:?}"
+        );
+    }
+    let (head, _) = bob.rsplit_once('.').unwrap();
+    let (c, d) = check(&bundle, &keys, &format!("{head}."), "workflow:edit", None);
+    assert_eq!(
+        (
+            c,
+            d["token_error"]["detail"].as_str(),
+            d["token_error"]["message"].as_str()
+        ),
+        (
+            1,
+            Some("empty_signature"),
+            Some("the signature segment is empty")
+        )
+    );
+}

@@ -203,7 +203,7 @@ fn times_are_checked_against_now_with_the_leeway() {
     );
     assert_eq!(
         with(EnvAuth, |_, c| c["exp"] = json!("tomorrow")),
-        Err(TokenError::BadJson)
+        Err(TokenError::InvalidClaim("exp"))
     );
 }
 
@@ -336,26 +336,49 @@ fn encodings_are_strict() {
     let t = sign(&header(TokenKind::EnvAuth), &claims(TokenKind::EnvAuth));
     assert_eq!(
         check(&format!("{t}=")),
-        Err(TokenError::Malformed),
+        Err(TokenError::Malformed("padding")),
         "padding"
     );
     assert_eq!(
         check(&format!(" {t}")),
-        Err(TokenError::Malformed),
+        Err(TokenError::Malformed("not_base64url")),
         "whitespace"
+    );
+    assert_eq!(
+        check(&format!("{t}\n")),
+        Err(TokenError::Malformed("not_base64url")),
+        "a line ending"
     );
     assert_eq!(
         check(&t.replace('-', "+").replace('_', "/")),
         if t.contains(['-', '_']) {
-            Err(TokenError::Malformed)
+            Err(TokenError::Malformed("standard_base64"))
         } else {
             Ok(())
         }
     );
     assert_eq!(
         check(&format!("{t}.extra")),
-        Err(TokenError::Malformed),
+        Err(TokenError::Malformed("segments")),
         "extra segment"
+    );
+    let (head, _) = t.rsplit_once('.').unwrap();
+    assert_eq!(
+        check(&format!("{head}.")),
+        Err(TokenError::Malformed("empty_signature"))
+    );
+    let err = TokenError::Malformed("empty_signature");
+    assert_eq!(
+        (err.code(), err.detail(), err.to_string().as_str()),
+        (
+            "token_malformed",
+            Some("empty_signature"),
+            "the signature segment is empty"
+        )
+    );
+    assert_eq!(
+        TokenError::Malformed("padding").to_string(),
+        "a segment has `=` padding, which base64url leaves out"
     );
     assert_eq!(
         check(&"a".repeat(MAX_TOKEN_BYTES + 1)),
@@ -403,4 +426,44 @@ fn an_all_zero_signature_is_refused_outside_fuzzing_builds() {
     );
     assert_eq!(check(&signed), Ok(()));
     assert_eq!(check(&unsigned), Err(TokenError::BadSignature));
+}
+
+#[test]
+fn a_claim_of_the_wrong_type_is_an_invalid_claim_naming_it() {
+    let kind = TokenKind::EnvAuth;
+    for (claim, value) in [
+        ("exp", json!("1900000000")),
+        ("iat", json!(true)),
+        ("nbf", json!([1])),
+        ("scope", json!(7)),
+        ("sub", json!(42)),
+        ("iss", json!({})),
+        ("jti", json!(1)),
+        ("org", json!(["acme"])),
+        ("env", json!(3)),
+        ("client_id", json!(false)),
+        ("aud", json!(5)),
+        ("aud", json!(["https://api.example", 5])),
+    ] {
+        let mut c = claims(kind);
+        c[claim] = value.clone();
+        let err = check(&sign(&header(kind), &c)).unwrap_err();
+        assert_eq!(err, TokenError::InvalidClaim(claim), "{claim}: {value}");
+        assert_eq!(
+            (err.code(), err.detail()),
+            ("token_invalid_claim", Some(claim))
+        );
+    }
+    // A claim left out, or null, is missing, and named too.
+    for claim in ["exp", "iat", "sub", "jti", "aud"] {
+        let mut c = claims(kind);
+        c[claim] = Value::Null;
+        let err = check(&sign(&header(kind), &c)).unwrap_err();
+        assert_eq!(err, TokenError::MissingClaim(claim));
+        assert_eq!(err.detail(), Some(claim));
+    }
+    // A header member of the wrong type is no claim: the header is bad JSON for a token.
+    let mut h = header(kind);
+    h["kid"] = json!(1);
+    assert_eq!(check(&sign(&h, &claims(kind))), Err(TokenError::BadJson));
 }

@@ -135,6 +135,10 @@ export interface CheckOptions {
 export interface PortcullisError extends Error {
   name: "PortcullisError";
   code: string;
+  /** For a token error: the claim (`token_missing_claim`, `token_invalid_claim`), header
+   * (`token_forbidden_header`) or malformation (`token_malformed`: `empty_signature`,
+   * `padding`, `standard_base64`, …) it names. */
+  detail?: string;
   /** For `policy_invalid`: every compile error. */
   errors?: Array<{ pointer: string; message: string; hint?: string }>;
 }

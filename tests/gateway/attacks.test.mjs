@@ -33,11 +33,15 @@ before(async () => {
   flaskBehind = await startFlaskOrigin("werkzeug");
   nginx = await startNginx(flaskBehind.url);
   const bundles = buildBundles("examples/integration-platform.json", 20, { edit: hardened });
-  for (const [name, origin, url] of [["wsgiref", flaskDirect, flaskDirect.url], ["nginx → werkzeug", flaskBehind, nginx.url]]) {
-    const gw = await startGateway({ origin: url, refreshSeconds: 30 });
+  // The first chain sets the forwarding headers from the gateway's view; the second leaves
+  // them out (the default): either way, the client's never arrive.
+  for (const [name, origin, url, forwarded] of [["wsgiref", flaskDirect, flaskDirect.url, true],
+    ["nginx → werkzeug", flaskBehind, nginx.url, false]]) {
+    const settings = forwarded ? { FORWARDED_HEADERS: "true" } : {};
+    const gw = await startGateway({ origin: url, refreshSeconds: 30, settings });
     await gw.put("client-a", bundles.get("client-a"));
     await gw.put("client-b", bundles.get("client-b"));
-    chains.push({ name, gw, origin });
+    chains.push({ name, gw, origin, forwarded });
   }
   tokens.dana = await mint({ sub: "dana", env: "client-a-dev", ttl: 3000 });
   tokens.danaReadOnly = await mint({ sub: "dana", env: "client-a-dev", scope: "workflow:read logs:read", ttl: 3000 });
@@ -93,8 +97,15 @@ async function attempt(chain, target, { method = "GET", headers = {}, body } = {
   assert.equal(r.headers["X-Portcullis-Resource"], resource, what);
   for (const h of NEVER_FROM_CLIENT) assert.equal(r.headers[h], null, `${what}: ${h} reached the origin`);
   const host = r.headers["X-Forwarded-Host"];
-  assert.ok(host && !host.includes("evil"), `${what}: X-Forwarded-Host ${host}`);
-  assert.equal(r.headers.Forwarded, `host="${host}";proto=http`, what);
+  if (chain.forwarded) {
+    assert.ok(host && !host.includes("evil"), `${what}: X-Forwarded-Host ${host}`);
+    assert.equal(r.headers.Forwarded, `host="${host}";proto=http`, what);
+    assert.equal(r.headers["X-Forwarded-Proto"], "http", what);
+  } else {
+    assert.equal(host, null, `${what}: X-Forwarded-Host ${host}`);
+    assert.equal(r.headers.Forwarded, null, what);
+    assert.equal(r.headers["X-Forwarded-Proto"], null, what);
+  }
   return { status: 200, ran: r, decided };
 }
 

@@ -37,6 +37,7 @@ const SETTING_NAMES: &[&str] = &[
     "STRIP_HEADERS",
     "ALLOW_UNDERSCORE_HEADERS",
     "HEALTH_SECRET",
+    "FORWARDED_HEADERS",
 ];
 
 /// The settings, each as text (see `docs/gateway.md`).
@@ -51,6 +52,7 @@ struct Settings {
     strip_headers: Option<String>,
     allow_underscore_headers: Option<String>,
     health_secret: Option<String>,
+    forwarded_headers: Option<String>,
 }
 
 /// Field separator of an outcome.
@@ -110,6 +112,7 @@ fn config(settings: &Settings) -> Result<Config, String> {
         headers: HeaderRules::from_settings(
             settings.strip_headers.as_deref(),
             settings.allow_underscore_headers.as_deref(),
+            settings.forwarded_headers.as_deref(),
         ),
         operator_secret,
     })

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use portcullis::engine::TokenFacts;
-use portcullis::fxhash::FxHashMap;
 use portcullis::route::match_route;
 use portcullis::token::UnverifiedToken;
 use portcullis::{
     Authorizer, BundleKeys, Decision, LoadOptions, Reason, Request, Resource, TokenError,
     TokenKind, VerifiedToken, VerifyOptions,
 };
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -147,6 +147,9 @@ pub struct LogLine {
     pub resource: Option<String>,
     /// Reason code, or the gateway's own condition (`no_route`, `no_bundle`, `me`, `health`).
     pub reason: String,
+    /// What a token error names (a claim, a header, a malformation), when it names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// Deciding rule.
     pub rule: Option<String>,
     /// Bundle version.
@@ -177,8 +180,9 @@ pub enum Plan {
         target: String,
         /// Client headers to drop.
         drop: Vec<String>,
-        /// Headers to set: the `x-portcullis-*` identity, and `forwarded`,
-        /// `x-forwarded-host` and `x-forwarded-proto` from the gateway's own view.
+        /// Headers to set: the `x-portcullis-*` identity, and with
+        /// [`HeaderRules::set_forwarded`] `forwarded`, `x-forwarded-host` and
+        /// `x-forwarded-proto` from the gateway's own view.
         identity: Vec<(String, String)>,
         /// The decision log line.
         log: LogLine,
@@ -235,16 +239,27 @@ fn fingerprint(bytes: &[u8]) -> Fingerprint {
     )
 }
 
-fn unauthorized(detail: &str, log: LogLine) -> Plan {
+fn unauthorized(code: &str, log: LogLine) -> Plan {
     Plan::Respond {
         status: 401,
-        body: json!({ "error": "invalid_token", "reason": detail }),
+        body: json!({ "error": "invalid_token", "reason": code }),
         headers: vec![(
             "www-authenticate".into(),
-            format!("Bearer error=\"invalid_token\", error_description=\"{detail}\""),
+            format!("Bearer error=\"invalid_token\", error_description=\"{code}\""),
         )],
         log,
     }
+}
+
+/// A 401 for a token error: its code, and its detail (the claim, header or malformation it
+/// names) in the body and the log line.
+fn refused_token(e: &TokenError, mut log: LogLine) -> Plan {
+    log.detail = e.detail().map(str::to_owned);
+    let mut plan = unauthorized(e.code(), log);
+    if let (Plan::Respond { body, .. }, Some(detail)) = (&mut plan, e.detail()) {
+        body["detail"] = detail.into();
+    }
+    plan
 }
 
 /// The bearer token of an `Authorization` header.
@@ -591,12 +606,12 @@ impl Gateway {
             };
         }
         let org = match UnverifiedToken::parse(token) {
-            Err(e) => return Start::Done(Box::new(unauthorized(e.code(), log("invalid_token")))),
+            Err(e) => return Start::Done(Box::new(refused_token(&e, log("invalid_token")))),
             Ok(t) => match t.org_hint() {
                 Some(org) => org,
                 None => {
-                    return Start::Done(Box::new(unauthorized(
-                        "token_missing_claim",
+                    return Start::Done(Box::new(refused_token(
+                        &TokenError::MissingClaim("org"),
                         log("invalid_token"),
                     )))
                 }
@@ -652,7 +667,7 @@ impl Gateway {
             Ok(verified) => verified,
             Err(e) => {
                 log.reason = Reason::InvalidToken.as_str().into();
-                return unauthorized(e.code(), log);
+                return refused_token(&e, log);
             }
         };
         log.sub = Some(token.sub().to_owned());
@@ -757,15 +772,17 @@ impl Gateway {
             "x-portcullis-resource".to_owned(),
             resource_header(&m.route.resource_type, m.id.as_deref(), m.env.as_deref()),
         ));
-        identity.push((
-            "forwarded".to_owned(),
-            forwarded_header(req.host, req.scheme),
-        ));
-        identity.push(("x-forwarded-host".to_owned(), req.host.to_owned()));
-        identity.push((
-            "x-forwarded-proto".to_owned(),
-            req.scheme.to_ascii_lowercase(),
-        ));
+        if self.config.headers.set_forwarded {
+            identity.push((
+                "forwarded".to_owned(),
+                forwarded_header(req.host, req.scheme),
+            ));
+            identity.push(("x-forwarded-host".to_owned(), req.host.to_owned()));
+            identity.push((
+                "x-forwarded-proto".to_owned(),
+                req.scheme.to_ascii_lowercase(),
+            ));
+        }
         if identity.iter().any(|(_, value)| !forwardable_value(value)) {
             // The runtime would refuse the header, send it as Latin-1 bytes or trim it: the
             // origin would not learn who is asking as the bundle names them. Fail closed.

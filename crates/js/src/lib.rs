@@ -20,7 +20,16 @@ fn error(code: &str, message: &str) -> JsValue {
 }
 
 fn core_error(e: &portcullis::Error) -> JsValue {
-    error(e.code(), &e.to_string())
+    let err = error(e.code(), &e.to_string());
+    if let Some(detail) = e.detail() {
+        // Setting a property on a fresh Error object cannot fail.
+        let _ = js_sys::Reflect::set(
+            &err,
+            &JsValue::from_str("detail"),
+            &JsValue::from_str(detail),
+        );
+    }
+    err
 }
 
 /// Converts a JavaScript value into a Rust type; `what` names the argument in the error.
@@ -225,7 +234,7 @@ fn next_serial() -> u32 {
 #[derive(Default)]
 struct RuleTable {
     names: Vec<std::sync::Arc<str>>,
-    by_address: portcullis::fxhash::FxHashMap<usize, u32>,
+    by_address: rustc_hash::FxHashMap<usize, u32>,
 }
 
 impl RuleTable {

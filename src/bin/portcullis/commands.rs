@@ -20,6 +20,8 @@ use crate::keyfile::{read_trusted, PrivateKey};
 pub struct CliError {
     pub code: &'static str,
     pub message: String,
+    /// What the code leaves open (a token error's claim, header or malformation).
+    pub detail: Option<&'static str>,
 }
 
 impl CliError {
@@ -27,14 +29,23 @@ impl CliError {
         CliError {
             code,
             message: message.into(),
+            detail: None,
         }
     }
 }
 
 impl From<portcullis::Error> for CliError {
     fn from(e: portcullis::Error) -> Self {
-        CliError::new(e.code(), e.to_string())
+        CliError {
+            detail: e.detail(),
+            ..CliError::new(e.code(), e.to_string())
+        }
     }
+}
+
+/// A refused token as structured output: its code, its detail and its message.
+fn token_error_json(e: &portcullis::TokenError) -> serde_json::Value {
+    serde_json::json!({ "code": e.code(), "detail": e.detail(), "message": e.to_string() })
 }
 
 type Outcome = Result<u8, CliError>;
@@ -60,7 +71,7 @@ impl Output {
         if self.json {
             eprintln!(
                 "{}",
-                serde_json::json!({ "error": e.code, "message": e.message })
+                serde_json::json!({ "error": e.code, "detail": e.detail, "message": e.message })
             );
         } else {
             eprintln!("error[{}]: {}", e.code, e.message);
@@ -369,12 +380,22 @@ pub struct Source {
     pub policy_org: Option<String>,
 }
 
+/// The token of `--token`: the argument exactly as given, or with `@path` the file's text
+/// less one line ending at its end (`\n` or `\r\n`, as editors and `>` leave them). Nothing
+/// else is trimmed: the library reads the same bytes the CLI was given.
 fn token_text(arg: &str) -> Result<String, CliError> {
     match arg.strip_prefix('@') {
-        Some(path) => Ok(String::from_utf8_lossy(&read_file(Path::new(path))?)
-            .trim()
-            .to_owned()),
-        None => Ok(arg.trim().to_owned()),
+        Some(path) => {
+            let text = String::from_utf8(read_file(Path::new(path))?).map_err(|_| {
+                CliError::new("token_malformed", format!("{path} is not UTF-8 text"))
+            })?;
+            let text = text
+                .strip_suffix("\r\n")
+                .or_else(|| text.strip_suffix('\n'))
+                .unwrap_or(&text);
+            Ok(text.to_owned())
+        }
+        None => Ok(arg.to_owned()),
     }
 }
 
@@ -513,7 +534,7 @@ pub fn check(out: &Output, r: &CheckRequest, explain: bool) -> Outcome {
                     note: e.to_string(),
                 }];
                 out.emit(
-                    &serde_json::json!({ "decision": d, "trace": steps }),
+                    &serde_json::json!({ "decision": d, "token_error": token_error_json(&e), "trace": steps }),
                     || {
                         format!(
                             "{}\n  trace:\n    token      fail   {e}",
@@ -522,7 +543,11 @@ pub fn check(out: &Output, r: &CheckRequest, explain: bool) -> Outcome {
                     },
                 );
             } else {
-                out.emit(&d, || {
+                let mut json = serde_json::to_value(&d).unwrap_or_default();
+                if let Some(fields) = json.as_object_mut() {
+                    fields.insert("token_error".into(), token_error_json(&e));
+                }
+                out.emit(&json, || {
                     format!("{}\n  why:    {e}", decision_text(&d, &request))
                 });
             }

@@ -135,6 +135,9 @@ pub struct HeaderRules {
     pub strip: Vec<String>,
     /// Whether header names holding `_` are accepted (`ALLOW_UNDERSCORE_HEADERS`).
     pub allow_underscore: bool,
+    /// Whether `Forwarded`, `X-Forwarded-Host` and `X-Forwarded-Proto` are set from the
+    /// gateway's own view of the request (`FORWARDED_HEADERS`), for origins that need them.
+    pub set_forwarded: bool,
 }
 
 impl Default for HeaderRules {
@@ -145,14 +148,20 @@ impl Default for HeaderRules {
                 .map(|s| (*s).to_owned())
                 .collect(),
             allow_underscore: false,
+            set_forwarded: false,
         }
     }
 }
 
 impl HeaderRules {
     /// Rules from the `STRIP_HEADERS` setting (comma-separated names; replaces the default
-    /// list) and `ALLOW_UNDERSCORE_HEADERS` (`true` to accept names with `_`).
-    pub fn from_settings(strip: Option<&str>, allow_underscore: Option<&str>) -> Self {
+    /// list), `ALLOW_UNDERSCORE_HEADERS` (`true` to accept names with `_`) and
+    /// `FORWARDED_HEADERS` (`true` to set the forwarding headers from the gateway's view).
+    pub fn from_settings(
+        strip: Option<&str>,
+        allow_underscore: Option<&str>,
+        forwarded: Option<&str>,
+    ) -> Self {
         let mut rules = HeaderRules::default();
         if let Some(list) = strip {
             rules.strip = list
@@ -161,21 +170,35 @@ impl HeaderRules {
                 .filter(|n| !n.is_empty())
                 .collect();
         }
-        rules.allow_underscore =
-            allow_underscore.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let yes = |v: Option<&str>| v.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        rules.allow_underscore = yes(allow_underscore);
+        rules.set_forwarded = yes(forwarded);
         rules
     }
 }
 
 /// A header name as servers that fold `_` into `-` read it: lower case, `_` as `-`.
 pub fn normalized_name(name: &str) -> String {
-    name.trim()
-        .chars()
-        .map(|c| match c {
-            '_' => '-',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect()
+    name.trim().bytes().map(|b| char::from(fold(b))).collect()
+}
+
+/// One byte of a header name as [`normalized_name`] reads it.
+fn fold(b: u8) -> u8 {
+    match b {
+        b'_' => b'-',
+        b => b.to_ascii_lowercase(),
+    }
+}
+
+/// Whether `name` read as [`normalized_name`] reads it begins with `prefix` (given in that
+/// form), without building the normalized name.
+fn name_starts_with(name: &str, prefix: &str) -> bool {
+    name.len() >= prefix.len() && name.bytes().zip(prefix.bytes()).all(|(a, b)| fold(a) == b)
+}
+
+/// Whether `name` read as [`normalized_name`] reads it is `normalized`.
+fn same_name(name: &str, normalized: &str) -> bool {
+    name.len() == normalized.len() && name_starts_with(name, normalized)
 }
 
 /// The request as it was decided: the method and path the origin receives, and the client
@@ -248,12 +271,14 @@ fn headers_to_drop<'n>(
     connection: Option<&str>,
     rules: &HeaderRules,
 ) -> Result<Vec<String>, Refusal> {
-    let named: Vec<String> = connection
-        .unwrap_or_default()
-        .split(',')
-        .map(normalized_name)
-        .filter(|n| !n.is_empty())
-        .collect();
+    let named: Vec<String> = match connection {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(normalized_name)
+            .filter(|n| !n.is_empty())
+            .collect(),
+    };
     let mut drop = Vec::new();
     for name in names {
         if name.is_empty() {
@@ -262,14 +287,14 @@ fn headers_to_drop<'n>(
         if name.contains('_') && !rules.allow_underscore {
             return Err(Refusal::HeaderUnderscore);
         }
-        let n = normalized_name(name);
-        let dropped = n.starts_with(IDENTITY_PREFIX)
-            || HOP_BY_HOP.contains(&n.as_str())
-            || METHOD_OVERRIDE_HEADERS.contains(&n.as_str())
-            || rules.strip.contains(&n)
-            || (named.contains(&n)
-                && !n.starts_with("cf-")
-                && !NEVER_DROPPED_ON_REQUEST.contains(&n.as_str()));
+        let listed = |list: &[&str]| list.iter().any(|l| same_name(name, l));
+        let dropped = name_starts_with(name, IDENTITY_PREFIX)
+            || listed(HOP_BY_HOP)
+            || listed(METHOD_OVERRIDE_HEADERS)
+            || rules.strip.iter().any(|s| same_name(name, s))
+            || (named.iter().any(|n| same_name(name, n))
+                && !name_starts_with(name, "cf-")
+                && !listed(NEVER_DROPPED_ON_REQUEST));
         if dropped {
             drop.push(name.to_owned());
         }

@@ -78,7 +78,10 @@ fn gateway() -> Gateway {
         max_orgs: 2,
         max_tokens: 3,
         memory_bytes: || Some(65_536),
-        headers: HeaderRules::default(),
+        headers: HeaderRules {
+            set_forwarded: true,
+            ..HeaderRules::default()
+        },
         operator_secret: Some(secret_digest("operator-secret")),
     })
 }
@@ -970,7 +973,7 @@ fn client_headers_that_origins_trust_never_reach_them() {
     }
     // …unless allowed, and then every spelling of the gateway's own prefix is still dropped.
     let mut open = gateway();
-    open.config.headers = HeaderRules::from_settings(Some("x-user"), Some("true"));
+    open.config.headers = HeaderRules::from_settings(Some("x-user"), Some("true"), None);
     let p = run_with(
         &mut open,
         &kv,
@@ -1036,4 +1039,74 @@ fn method_override_never_reaches_the_origin() {
         NOW,
     ));
     assert!(forwarded.unwrap().0.starts_with("PUT /"));
+}
+
+#[test]
+fn a_token_error_names_its_claim_in_the_answer_and_the_log() {
+    let mut gw = gateway();
+    let kv = kv();
+    let claims = Claims {
+        iss: "iss".into(),
+        sub: "dana".into(),
+        aud: "aud".into(),
+        exp: NOW + 600,
+        iat: NOW - 10,
+        nbf: None,
+        jti: "j1".into(),
+        org: "client-a".into(),
+        env: None,
+        client_id: None,
+        scope: None,
+    };
+    // An EnvAuth token without `env`.
+    let t = mint_eddsa(&idp(), "idp", TokenKind::EnvAuth, &claims);
+    let p = run(&mut gw, &kv, "GET", "/v1/dashboard", Some(&t), NOW);
+    let Plan::Respond {
+        status: 401,
+        body,
+        log,
+        ..
+    } = p
+    else {
+        panic!("{p:?}")
+    };
+    assert_eq!(
+        (body["reason"].as_str(), body["detail"].as_str()),
+        (Some("token_missing_claim"), Some("env"))
+    );
+    assert_eq!(log.detail.as_deref(), Some("env"));
+    assert!(serde_json::to_string(&log)
+        .unwrap()
+        .contains(r#""detail":"env""#));
+    // An empty signature says so before a bundle is read.
+    let (head, _) = t.rsplit_once('.').unwrap();
+    let p = run(
+        &mut gw,
+        &kv,
+        "GET",
+        "/v1/dashboard",
+        Some(&format!("{head}.")),
+        NOW,
+    );
+    let Plan::Respond { body, .. } = p else {
+        panic!()
+    };
+    assert_eq!(
+        (body["reason"].as_str(), body["detail"].as_str()),
+        (Some("token_malformed"), Some("empty_signature"))
+    );
+    // Lines without a detail leave the field out.
+    let dana = token("dana", "client-a", Some("client-a-dev"), "j2");
+    let p = run(
+        &mut gw,
+        &kv,
+        "GET",
+        "/v1/envs/client-a-dev/workflows/wf-1",
+        Some(&dana),
+        NOW,
+    );
+    let Plan::Forward { log, .. } = p else {
+        panic!()
+    };
+    assert!(!serde_json::to_string(&log).unwrap().contains("detail"));
 }
