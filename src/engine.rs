@@ -863,4 +863,41 @@ mod tests {
             (Reason::InvalidToken, Some("token_expired"))
         );
     }
+
+    #[test]
+    fn a_subject_revocation_cuts_off_tokens_issued_before_the_instant_only() {
+        let mut source = crate::testing::source();
+        source["orgs"][0]["revocations"]["subjects"] = serde_json::json!([
+            { "sub": "olga", "before": NOW - 10 }
+        ]);
+        let parsed = crate::policy::parse_source(source.to_string().as_bytes()).unwrap();
+        let data = crate::policy::compile(&parsed).unwrap().remove(0);
+        let a = crate::Authorizer::preview(data, 3).unwrap();
+        let decide = |iat: i64| {
+            let t = token(&a, EnvAuth, "olga", Some("dev"), |c| c.iat = iat);
+            let d = a.check(&t, &request("doc:read", Some("dev")), NOW);
+            (d.reason, d.detail)
+        };
+        assert_eq!(
+            decide(NOW - 11),
+            (Reason::Revoked, Some("subject_revoked")),
+            "issued a second before the instant"
+        );
+        assert_eq!(
+            decide(NOW - 10),
+            (Reason::Allowed, None),
+            "issued at the instant"
+        );
+        assert_eq!(
+            decide(NOW + 5),
+            (Reason::Allowed, None),
+            "re-issued after the instant"
+        );
+        // Another subject is untouched.
+        let t = token(&a, EnvAuth, "mia", Some("dev"), |c| c.iat = NOW - 100);
+        assert_eq!(
+            a.check(&t, &request("doc:read", Some("dev")), NOW).reason,
+            Reason::Allowed
+        );
+    }
 }

@@ -467,3 +467,130 @@ fn a_claim_of_the_wrong_type_is_an_invalid_claim_naming_it() {
     h["kid"] = json!(1);
     assert_eq!(check(&sign(&h, &claims(kind))), Err(TokenError::BadJson));
 }
+
+#[test]
+fn every_time_rule_holds_at_its_exact_boundary() {
+    use TokenKind::EnvAuth;
+    // The issuer of these tests: max_lifetime 3600, leeway 30.
+    let times = |iat: i64, exp: i64, nbf: Option<i64>| {
+        with(EnvAuth, |_, c| {
+            c["iat"] = json!(iat);
+            c["exp"] = json!(exp);
+            if let Some(n) = nbf {
+                c["nbf"] = json!(n);
+            }
+        })
+    };
+    // Lifetime: exactly the maximum is allowed, a second more is not; exp must follow iat.
+    assert_eq!(times(NOW - 10, NOW - 10 + 3600, None), Ok(()));
+    assert_eq!(
+        times(NOW - 10, NOW - 10 + 3601, None),
+        Err(TokenError::LifetimeTooLong)
+    );
+    assert_eq!(
+        times(NOW - 10, NOW - 10, None),
+        Err(TokenError::InvalidClaim("exp"))
+    );
+    assert_eq!(times(NOW - 10, NOW - 9, None), Ok(()));
+    // iat in the future: up to the leeway.
+    assert_eq!(times(NOW + 30, NOW + 600, None), Ok(()));
+    assert_eq!(
+        times(NOW + 31, NOW + 600, None),
+        Err(TokenError::IssuedInFuture)
+    );
+    // exp: valid while now < exp + leeway.
+    assert_eq!(times(NOW - 600, NOW - 29, None), Ok(()));
+    assert_eq!(times(NOW - 600, NOW - 30, None), Err(TokenError::Expired));
+    // nbf: valid once now + leeway >= nbf.
+    assert_eq!(times(NOW - 10, NOW + 600, Some(NOW + 30)), Ok(()));
+    assert_eq!(
+        times(NOW - 10, NOW + 600, Some(NOW + 31)),
+        Err(TokenError::NotYetValid)
+    );
+}
+
+#[test]
+fn fractional_numeric_dates_are_read_as_whole_seconds() {
+    use TokenKind::EnvAuth;
+    // RFC 7519 allows fractions; they are cut off.
+    assert_eq!(
+        with(EnvAuth, |_, c| {
+            c["iat"] = json!((NOW - 10) as f64 + 0.5);
+            c["exp"] = json!((NOW + 600) as f64 + 0.25);
+        }),
+        Ok(())
+    );
+    assert_eq!(
+        with(EnvAuth, |_, c| {
+            c["iat"] = json!((NOW - 600) as f64);
+            c["exp"] = json!((NOW - 30) as f64 + 0.9);
+        }),
+        Err(TokenError::Expired),
+        "exp + leeway - 0.1 s is cut to a whole second that has passed"
+    );
+    for huge in [1e15, -1e15, 1e300] {
+        assert_eq!(
+            with(EnvAuth, |_, c| c["exp"] = json!(huge)),
+            Err(TokenError::InvalidClaim("exp")),
+            "{huge}"
+        );
+    }
+}
+
+#[test]
+fn identifiers_are_non_empty_and_bounded() {
+    for kind in TokenKind::ALL {
+        let mut claims = vec!["sub", "jti", "org", "iss"];
+        match kind {
+            TokenKind::EnvAuth => claims.push("env"),
+            TokenKind::Service => claims.push("client_id"),
+            TokenKind::OrgAuth => {}
+        }
+        for claim in claims {
+            for (value, ok) in [
+                ("", false),
+                (&*"a".repeat(256), true),
+                (&*"a".repeat(257), false),
+            ] {
+                let got = with(kind, |_, c| c[claim] = json!(value));
+                let want = if ok {
+                    // A 256-character `iss` is well formed but not this issuer's.
+                    if claim == "iss" {
+                        Err(TokenError::WrongIssuer)
+                    } else {
+                        Ok(())
+                    }
+                } else {
+                    Err(TokenError::InvalidClaim(claim))
+                };
+                assert_eq!(got, want, "{kind:?} {claim} of {} bytes", value.len());
+            }
+        }
+    }
+    // scope: at most 4096 bytes.
+    let scope = |len: usize| {
+        with(TokenKind::EnvAuth, |_, c| {
+            c["scope"] = json!(format!("workflow:read {}", "x".repeat(len - 14)))
+        })
+    };
+    assert_eq!(scope(4096), Ok(()));
+    assert_eq!(scope(4097), Err(TokenError::InvalidClaim("scope")));
+}
+
+#[test]
+fn a_signature_of_the_wrong_length_is_refused_before_it_is_checked() {
+    let t = sign(&header(TokenKind::EnvAuth), &claims(TokenKind::EnvAuth));
+    let (head, sig) = t.rsplit_once('.').unwrap();
+    let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    for len in [0usize, 1, 63, 65, 128, 513] {
+        let mut s = sig.clone();
+        s.resize(len, 7);
+        let token = format!("{head}.{}", URL_SAFE_NO_PAD.encode(&s));
+        let want = if len == 0 {
+            TokenError::Malformed("empty_signature")
+        } else {
+            TokenError::BadSignature
+        };
+        assert_eq!(check(&token), Err(want), "{len} bytes");
+    }
+}

@@ -181,8 +181,11 @@ test("errors are PortcullisErrors with stable codes; a deny never throws", async
   const a = pkg.Authorizer.fromBundle(bundles.get("client-a"), trusted);
   const expired = await mint({ sub: "dana", env: "client-a-dev", ttl: -100, age: 700 });
   assert.throws(() => a.verifyToken(expired), (e) => e instanceof Error && e.name === "PortcullisError" && e.code === "token_expired");
-  assert.throws(() => a.verifyToken("a.b.c"), (e) => e.code === "token_malformed");
+  assert.throws(() => a.verifyToken("a.b.c"), (e) => e.code === "token_malformed" && e.detail === "not_base64url");
   const good = await mint({ sub: "dana", env: "client-a-dev" });
+  // A token error names what it is about: here the empty signature segment.
+  assert.throws(() => a.verifyToken(`${good.split(".").slice(0, 2).join(".")}.`),
+    (e) => e.code === "token_malformed" && e.detail === "empty_signature" && e.message === "the signature segment is empty");
   assert.throws(() => a.verifyToken(good, { audience: "https://x.example" }), (e) => e.code === "token_wrong_audience");
   assert.throws(() => pkg.Authorizer.fromBundle(new Uint8Array([1, 2, 3]), trusted), (e) => e.code === "bundle_bad_magic");
   assert.throws(() => pkg.Authorizer.fromBundle(bundles.get("client-a"), { keys: [] }), (e) => e.code === "bundle_unknown_key");

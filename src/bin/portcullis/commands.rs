@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use portcullis::authorizer::DelegationAction;
 use portcullis::bundle::{self, LoadOptions};
-use portcullis::mint::{mint_eddsa, Claims};
+use portcullis::mint::Claims;
 use portcullis::policy::{self, BindingSource, PolicySource, UserSource};
 use portcullis::policy_test::{self, PolicyTestFile};
 use portcullis::time::{format_rfc3339, parse_rfc3339};
@@ -365,12 +365,35 @@ pub fn token_mint(out: &Output, r: &MintRequest) -> Outcome {
         client_id: r.client_id.clone(),
         scope: r.scope.clone(),
     };
-    let token = mint_eddsa(&key.key, &key.kid, kind, &claims);
+    let token = sign_with_jsonwebtoken(&key, kind, &claims)?;
     out.emit(
         &serde_json::json!({ "token": token, "claims": claims }),
         || token.clone(),
     );
     Ok(0)
+}
+
+/// Signs a development token with `jsonwebtoken` (its `rust_crypto` backend), as a Rust
+/// identity provider would: `alg: EdDSA`, the kind's `typ`, the key's `kid`.
+fn sign_with_jsonwebtoken(
+    key: &PrivateKey,
+    kind: TokenKind,
+    claims: &Claims,
+) -> Result<String, CliError> {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    let der = key
+        .key
+        .to_pkcs8_der()
+        .map_err(|e| CliError::new("key_invalid", format!("cannot encode the key: {e}")))?;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.typ = Some(kind.typ().to_owned());
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes()),
+    )
+    .map_err(|e| CliError::new("mint_failed", format!("cannot sign the token: {e}")))
 }
 
 pub struct Source {
