@@ -50,6 +50,8 @@ export interface Decision {
   bundle_version: number;
   /** A stable code refining the reason: a token error, `undeclared_permission`, `above_env_ceiling`. */
   detail?: string;
+  /** From `authorize`, for `invalid_token`: the token error as `verifyToken` throws it. */
+  token_error?: { code: string; detail?: string; message: string };
 }
 
 /** One step of an explanation. */

@@ -204,6 +204,14 @@ test("errors are PortcullisErrors with stable codes; a deny never throws", async
   const bad = { action: "workflow:read", resource: { type: 5, env: "client-a-dev" } };
   assert.throws(() => a.authorize("a.b.c", bad), (e) => e.code === "invalid_argument");
   for (let i = 0; i < 2; i += 1) assert.throws(() => a.authorize(good, bad), (e) => e.code === "invalid_argument");
+  // A refused token is a decision that says what is wrong with it, on both paths.
+  const emptySignature = `${good.split(".").slice(0, 2).join(".")}.`;
+  for (const request of [{ action: "workflow:read", resource: { type: "workflow", id: "wf-1", env: "client-a-dev" } },
+    { action: "workflow:read", resource: { type: "workflow", id: "wf-1", env: "client-a-dev", attrs: { tier: "gold" } } }]) {
+    const d = a.authorize(emptySignature, request);
+    assert.deepEqual([d.reason, d.detail, d.token_error],
+      ["invalid_token", "token_malformed", { code: "token_malformed", detail: "empty_signature", message: "the signature segment is empty" }]);
+  }
   const withAttrs = { action: "workflow:read", resource: { type: "workflow", id: "wf-1", env: "client-a-dev", attrs: { tier: "gold" } } };
   const dana = await mint({ sub: "dana", env: "client-a-dev" });
   assert.deepEqual(a.authorize(dana, withAttrs), a.check(a.verifyToken(dana), withAttrs));

@@ -45,6 +45,25 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
         .map_err(|e| error("internal", &format!("could not convert the answer: {e}")))
 }
 
+/// The decision `authorize` answers for a refused token.
+#[derive(Serialize)]
+struct RefusedToken<'a> {
+    allowed: bool,
+    reason: &'static str,
+    bundle_version: u64,
+    detail: &'static str,
+    token_error: TokenErrorAnswer<'a>,
+}
+
+/// A token error as a refused `verifyToken` throws it.
+#[derive(Serialize)]
+struct TokenErrorAnswer<'a> {
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'static str>,
+    message: &'a str,
+}
+
 fn clock_now() -> i64 {
     (js_sys::Date::now() / 1000.0).floor() as i64
 }
@@ -583,14 +602,29 @@ impl Authorizer {
         let request: Request = from_js(request, "request")?;
         let opts: VerifyOpts = optional(opts, "opts")?;
         let now = opts.now.unwrap_or_else(clock_now);
-        to_js(&self.inner.authorize(
-            token,
-            &request,
-            &VerifyOptions {
-                now,
-                audience: opts.audience.as_deref(),
-            },
-        ))
+        let options = VerifyOptions {
+            now,
+            audience: opts.audience.as_deref(),
+        };
+        match self.inner.verify_token(token, &options) {
+            Ok(t) => to_js(&self.inner.check(&t, &request, now)),
+            Err(e) => {
+                // The decision `invalid_token`, and the token error as a refused `verifyToken`
+                // would have thrown it: code, detail (when it names one) and message.
+                let message = e.to_string();
+                to_js(&RefusedToken {
+                    allowed: false,
+                    reason: portcullis::Reason::InvalidToken.as_str(),
+                    bundle_version: self.inner.version(),
+                    detail: e.code(),
+                    token_error: TokenErrorAnswer {
+                        code: e.code(),
+                        detail: e.detail(),
+                        message: &message,
+                    },
+                })
+            }
+        }
     }
 
     /// Effective permissions in `env` (org level when absent). A session that may not act

@@ -192,7 +192,8 @@ export function install(Authorizer) {
         if (!plainRequest || e?.name !== "PortcullisError" || typeof e.code !== "string" || !e.code.startsWith("token_")) {
           return generalAuthorize.call(this, token, request, opts);
         }
-        return { allowed: false, reason: "invalid_token", bundle_version: stateOf(this).version, detail: e.code };
+        const tokenError = e.detail === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, detail: e.detail };
+        return { allowed: false, reason: "invalid_token", bundle_version: stateOf(this).version, detail: e.code, token_error: tokenError };
       }
       if (sessions.size >= MAX_SESSIONS) {
         for (const s of sessions.values()) s.free();
