@@ -557,4 +557,65 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn key_ids_are_one_to_128_characters() {
+        let sk = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let mut jwk = ed_jwk(sk.verifying_key().as_bytes());
+        for (kid, ok) in [
+            ("", false),
+            ("k", true),
+            (&*"k".repeat(128), true),
+            (&*"k".repeat(129), false),
+        ] {
+            jwk.kid = kid.into();
+            let got = TrustedKey::from_jwk(&jwk);
+            assert_eq!(got.is_ok(), ok, "{} characters", kid.len());
+            if !ok {
+                assert_eq!(
+                    got.unwrap_err().to_string(),
+                    "malformed key: `kid` must be 1 to 128 characters"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_round_trips_through_its_public_jwk() {
+        let sk = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let key = TrustedKey::from_jwk(&ed_jwk(sk.verifying_key().as_bytes())).unwrap();
+        let jwk = key.to_jwk();
+        assert_eq!(
+            (jwk.kid.as_str(), jwk.alg.as_str(), jwk.use_.as_deref()),
+            ("k1", "EdDSA", Some("sig"))
+        );
+        assert_eq!(TrustedKey::from_jwk(&jwk).unwrap(), key);
+        let verifier = key.verifier().unwrap();
+        assert_eq!(verifier.alg(), Alg::EdDSA);
+        assert_eq!(
+            format!("{verifier:?}"),
+            "VerifierKey { alg: EdDSA, .. }",
+            "no key material in debug output"
+        );
+    }
+
+    #[test]
+    fn a_jwks_document_gives_every_key_or_the_first_error() {
+        let sk = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let mut second = ed_jwk(sk.verifying_key().as_bytes());
+        second.kid = "k2".into();
+        let doc = serde_json::json!({ "keys": [ed_jwk(sk.verifying_key().as_bytes()), second] });
+        let keys = parse_jwks(doc.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+            ["k1", "k2"]
+        );
+        let err =
+            parse_jwks(br#"{"keys": [{"kty": "oct", "kid": "h", "alg": "HS256"}]}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "key `h`: `alg` must be EdDSA for OKP, ES256 for EC P-256, RS256 for RSA"
+        );
+        assert!(matches!(parse_jwks(b"[]"), Err(KeyError::Malformed(_))));
+    }
 }
