@@ -194,6 +194,32 @@ fn js_sys_now_millis() -> u64 {
     date_now() as u64
 }
 
+/// The request as the logic reads it, from the strings both steps of a decision receive:
+/// method, host, scheme, path, query and header names, then the two headers it reads.
+fn incoming<'a>(
+    (method, host, scheme, path, query, header_names): (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+    ),
+    authorization: Option<&'a str>,
+    connection: Option<&'a str>,
+) -> Incoming<'a> {
+    Incoming {
+        method,
+        host,
+        scheme,
+        path,
+        query,
+        authorization,
+        header_names,
+        connection,
+    }
+}
+
 /// Builds an outcome, refusing fields that would break its framing.
 struct Fields(String);
 
@@ -345,16 +371,11 @@ impl Edge {
         now_ms: f64,
     ) -> String {
         let id = self.ids.next();
-        let incoming = Incoming {
-            method,
-            host,
-            scheme,
-            path,
-            query,
-            authorization: authorization.as_deref(),
-            header_names,
-            connection: connection.as_deref(),
-        };
+        let incoming = incoming(
+            (method, host, scheme, path, query, header_names),
+            authorization.as_deref(),
+            connection.as_deref(),
+        );
         self.run(&id, &incoming, now_ms, None)
     }
 
@@ -381,16 +402,11 @@ impl Edge {
             Some(e) => Err(e),
             None => Ok(bundle),
         };
-        let incoming = Incoming {
-            method,
-            host,
-            scheme,
-            path,
-            query,
-            authorization: authorization.as_deref(),
-            header_names,
-            connection: connection.as_deref(),
-        };
+        let incoming = incoming(
+            (method, host, scheme, path, query, header_names),
+            authorization.as_deref(),
+            connection.as_deref(),
+        );
         self.run(decision_id, &incoming, now_ms, Some(fetched))
     }
 
@@ -454,7 +470,7 @@ impl Edge {
                 }
             },
         };
-        let plan = gateway.finish(incoming, &request, &org, token, available, now, id);
+        let plan = gateway.finish(incoming, *request, &org, token, available, now, id);
         self.encode(plan, id)
     }
 

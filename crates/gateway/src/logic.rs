@@ -239,10 +239,19 @@ fn fingerprint(bytes: &[u8]) -> Fingerprint {
     )
 }
 
-fn unauthorized(code: &str, log: LogLine) -> Plan {
+/// A 401 with the token error's code, and its detail (the claim, header or malformation it
+/// names) in the body and the log line when it has one.
+fn unauthorized(code: &str, detail: Option<&str>, mut log: LogLine) -> Plan {
+    let body = match detail {
+        Some(detail) => {
+            log.detail = Some(detail.to_owned());
+            json!({ "error": "invalid_token", "reason": code, "detail": detail })
+        }
+        None => json!({ "error": "invalid_token", "reason": code }),
+    };
     Plan::Respond {
         status: 401,
-        body: json!({ "error": "invalid_token", "reason": code }),
+        body,
         headers: vec![(
             "www-authenticate".into(),
             format!("Bearer error=\"invalid_token\", error_description=\"{code}\""),
@@ -251,15 +260,26 @@ fn unauthorized(code: &str, log: LogLine) -> Plan {
     }
 }
 
-/// A 401 for a token error: its code, and its detail (the claim, header or malformation it
-/// names) in the body and the log line.
-fn refused_token(e: &TokenError, mut log: LogLine) -> Plan {
-    log.detail = e.detail().map(str::to_owned);
-    let mut plan = unauthorized(e.code(), log);
-    if let (Plan::Respond { body, .. }, Some(detail)) = (&mut plan, e.detail()) {
-        body["detail"] = detail.into();
+/// A 401 for a token error.
+fn refused_token(e: &TokenError, log: LogLine) -> Plan {
+    unauthorized(e.code(), e.detail(), log)
+}
+
+/// A 400 (414 for a long path) for a request the gateway will not decide on, logged with
+/// the refusal's reason.
+fn refused_request(refusal: &Refusal, mut log: LogLine, decision_id: &str) -> Plan {
+    log.reason = refusal.reason().into();
+    Plan::Respond {
+        status: refusal.status(),
+        body: json!({
+            "error": "bad_request",
+            "reason": refusal.reason(),
+            "detail": refusal.detail(),
+            "decision_id": decision_id,
+        }),
+        headers: vec![],
+        log,
     }
-    plan
 }
 
 /// The bearer token of an `Authorization` header.
@@ -562,17 +582,7 @@ impl Gateway {
         ) {
             Ok(request) => request,
             Err(refusal) => {
-                return Start::Done(Box::new(Plan::Respond {
-                    status: refusal.status(),
-                    body: json!({
-                        "error": "bad_request",
-                        "reason": refusal.reason(),
-                        "detail": refusal.detail(),
-                        "decision_id": decision_id,
-                    }),
-                    headers: vec![],
-                    log: log(refusal.reason()),
-                }))
+                return Start::Done(Box::new(refused_request(&refusal, log(""), decision_id)))
             }
         };
         if request.method == "GET" && request.path.encoded() == HEALTH_PATH {
@@ -591,6 +601,7 @@ impl Gateway {
         let Some(token) = bearer(req.authorization) else {
             return Start::Done(Box::new(unauthorized(
                 "token_missing",
+                None,
                 log("invalid_token"),
             )));
         };
@@ -632,7 +643,7 @@ impl Gateway {
     pub fn finish(
         &mut self,
         req: &Incoming<'_>,
-        canonical: &CanonicalRequest,
+        canonical: CanonicalRequest,
         org: &str,
         token: BearerToken<'_>,
         available: Available,
@@ -650,7 +661,7 @@ impl Gateway {
             Available::Unknown => {
                 // What a known organization answers for a token none of its keys signed.
                 log.reason = Reason::InvalidToken.as_str().into();
-                return unauthorized(TokenError::UnknownKey.code(), log);
+                return refused_token(&TokenError::UnknownKey, log);
             }
             Available::Unavailable => {
                 log.reason = "no_bundle".into();
@@ -705,20 +716,7 @@ impl Gateway {
                     log,
                 };
             }
-            Err(e) => {
-                log.reason = "invalid_id".into();
-                return Plan::Respond {
-                    status: 400,
-                    body: json!({
-                        "error": "bad_request",
-                        "reason": "invalid_id",
-                        "detail": e.detail(),
-                        "decision_id": decision_id,
-                    }),
-                    headers: vec![],
-                    log,
-                };
-            }
+            Err(e) => return refused_request(&Refusal::Id(e), log, decision_id),
         };
         let action = authorizer
             .policy()
@@ -799,9 +797,9 @@ impl Gateway {
             };
         }
         Plan::Forward {
-            method: canonical.method.clone(),
-            target: canonical.target.clone(),
-            drop: canonical.drop.clone(),
+            method: canonical.method,
+            target: canonical.target,
+            drop: canonical.drop,
             identity,
             log,
         }
@@ -811,7 +809,7 @@ impl Gateway {
         log.reason = d.reason.as_str().into();
         log.rule = d.rule.as_deref().map(str::to_owned);
         if d.reason == Reason::InvalidToken {
-            return unauthorized(d.detail.unwrap_or("token_invalid"), log);
+            return unauthorized(d.detail.unwrap_or("token_invalid"), None, log);
         }
         Plan::Respond {
             status: 403,

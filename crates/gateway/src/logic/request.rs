@@ -6,7 +6,7 @@
 //! receive from the client are listed to drop. The origin then gets exactly what was decided.
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use portcullis::route::{CanonicalPath, PathError};
+use portcullis::route::{CanonicalPath, IdError, PathError};
 
 /// Identity and routing headers an origin may trust, never taken from the client (the default
 /// of `STRIP_HEADERS`). Compared lower case, with `_` read as `-`.
@@ -97,6 +97,8 @@ pub enum Refusal {
     HeaderUnderscore,
     /// The query asks the origin to run another method.
     MethodOverride,
+    /// The route's id breaks the canonical form or the route's id pattern.
+    Id(IdError),
 }
 
 impl Refusal {
@@ -114,6 +116,7 @@ impl Refusal {
             Refusal::Path(e) => e.code(),
             Refusal::HeaderUnderscore => "ambiguous_header",
             Refusal::MethodOverride => "method_override",
+            Refusal::Id(_) => "invalid_id",
         }
     }
 
@@ -123,6 +126,7 @@ impl Refusal {
             Refusal::Path(e) => e.detail(),
             Refusal::HeaderUnderscore => "header_name_underscore",
             Refusal::MethodOverride => "method_override_param",
+            Refusal::Id(e) => e.detail(),
         }
     }
 }

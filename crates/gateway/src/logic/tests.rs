@@ -166,7 +166,7 @@ fn run_with(
                     gw.offer_bundle(&org, Ok(kv.get(&bundle_key(&org)).cloned()), now)
                 }
             };
-            gw.finish(&req, &request, &org, token, available, now, "d-1")
+            gw.finish(&req, *request, &org, token, available, now, "d-1")
         }
     }
 }
