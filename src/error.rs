@@ -1,9 +1,9 @@
 //! The crate's error type: one enum over the areas, each with a stable code.
 
 use crate::bundle::BundleError;
-use crate::keys::KeyError;
 use crate::model::ModelError;
-use crate::policy::PolicyError;
+use crate::source::PolicyError;
+use crate::token::KeyError;
 use crate::token::TokenError;
 
 /// Any error the core reports. A deny is a [`crate::Decision`], never an error.
@@ -20,8 +20,6 @@ pub enum Error {
     Key(KeyError),
     /// Policy data is inconsistent.
     Model(ModelError),
-    /// A request or argument is malformed.
-    Request(String),
 }
 
 impl Error {
@@ -33,7 +31,6 @@ impl Error {
             Error::Token(e) => e.code(),
             Error::Key(_) => "key_invalid",
             Error::Model(_) => "policy_inconsistent",
-            Error::Request(_) => "request_invalid",
         }
     }
 
@@ -54,12 +51,21 @@ impl std::fmt::Display for Error {
             Error::Token(e) => write!(f, "{e}"),
             Error::Key(e) => write!(f, "{e}"),
             Error::Model(e) => write!(f, "{e}"),
-            Error::Request(m) => write!(f, "{m}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(match self {
+            Error::Policy(e) => e,
+            Error::Bundle(e) => e,
+            Error::Token(e) => e,
+            Error::Key(e) => e,
+            Error::Model(e) => e,
+        })
+    }
+}
 
 macro_rules! from {
     ($($t:ty => $v:ident),*) => {$(

@@ -17,39 +17,37 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod authorizer;
 pub mod bundle;
-pub mod codec;
-pub mod condition;
-pub mod engine;
-pub mod error;
-pub mod index;
-pub mod keys;
+pub mod decide;
+mod error;
 pub mod limits;
-pub mod mint;
 pub mod model;
-pub mod permission;
-pub mod policy;
-pub mod policy_test;
-pub mod route;
-pub mod strict_json;
+pub mod source;
 pub mod time;
 pub mod token;
-pub mod value;
+pub mod tools;
 
 #[cfg(test)]
 mod testing;
 
+/// Internals the fuzz targets compare against other implementations. No stability promise.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::token::strict_json;
+}
+
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use portcullis_no_rng as _;
 
-pub use authorizer::{Authorizer, DelegationAction, EffectivePermissions, Explanation, Provenance};
 pub use bundle::{BundleError, BundleHeader, BundleKeys, BundleSigner, LoadOptions};
-pub use engine::{
-    Context, Decision, EnvRef, Reason, Request, Resolved, Resource, TokenFacts, TraceStep,
+pub use decide::{
+    Authorizer, Context, Decision, DelegationAction, EffectivePermissions, EnvRef, Explanation,
+    Provenance, Reason, Request, Resolved, Resource, TokenFacts, TraceStep,
 };
 pub use error::Error;
-pub use keys::{Alg, Jwk, KeyError, TrustedKey};
-pub use policy::{CompileError, PolicyError, PolicySource};
-pub use token::{TokenError, TokenKind, UnverifiedToken, VerifiedToken, VerifyOptions};
-pub use value::{Attrs, Value};
+pub use model::{Attrs, Value};
+pub use source::{CompileError, PolicyError, PolicySource};
+pub use token::{
+    Alg, Jwk, KeyError, TokenError, TokenKind, TrustedKey, UnverifiedToken, VerifiedToken,
+    VerifyOptions,
+};

@@ -21,13 +21,13 @@
 //! | [`MAX_VALUE_DEPTH`] | 2 | `policy_invalid`; a bundle: refused (`bundle_corrupt`) |
 //! | [`MAX_BATCH`] | 1000 requests | `batch_too_large` |
 
-pub use crate::authorizer::MAX_BATCH;
 pub use crate::bundle::MAX_BUNDLE_BYTES;
-pub use crate::condition::{MAX_CONDITION_DEPTH, MAX_CONDITION_NODES};
+pub use crate::decide::MAX_BATCH;
+pub use crate::model::MAX_VALUE_DEPTH;
+pub use crate::model::{MAX_CONDITION_DEPTH, MAX_CONDITION_NODES};
 pub use crate::model::{
     MAX_ENTRIES, MAX_ISSUERS, MAX_KEYS_PER_ISSUER, MAX_PERMISSIONS, MAX_ROUTES,
 };
-pub use crate::policy::MAX_SOURCE_BYTES;
-pub use crate::route::{MAX_PATH_BYTES, MAX_SEGMENTS};
+pub use crate::model::{MAX_PATH_BYTES, MAX_SEGMENTS};
+pub use crate::source::MAX_SOURCE_BYTES;
 pub use crate::token::{MAX_LEEWAY, MAX_TOKEN_BYTES, MAX_TOKEN_JSON_DEPTH};
-pub use crate::value::MAX_VALUE_DEPTH;

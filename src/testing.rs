@@ -10,10 +10,10 @@
 #[cfg(test)]
 use ed25519_dalek::SigningKey;
 
-use crate::authorizer::Authorizer;
-use crate::mint::{mint_eddsa, Claims};
-use crate::policy::{compile, parse_source};
+use crate::decide::Authorizer;
+use crate::source::{compile, parse_source};
 use crate::token::{TokenKind, VerifiedToken, VerifyOptions};
+use crate::tools::mint::{mint_eddsa, Claims};
 
 pub const NOW: i64 = 1_780_315_200;
 
@@ -94,10 +94,10 @@ pub fn token(
 }
 
 /// A request for `action` on a resource of the action's type.
-pub fn request(action: &str, env: Option<&str>) -> crate::engine::Request {
-    crate::engine::Request {
+pub fn request(action: &str, env: Option<&str>) -> crate::decide::Request {
+    crate::decide::Request {
         action: action.into(),
-        resource: crate::engine::Resource {
+        resource: crate::decide::Resource {
             resource_type: action.split(':').next().unwrap().into(),
             id: Some("r-1".into()),
             env: env.map(str::to_owned),

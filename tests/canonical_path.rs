@@ -9,9 +9,9 @@
     clippy::indexing_slicing
 )]
 
+use portcullis::model::{match_route, CanonicalPath, Segment};
 use portcullis::model::{EnvSource, Route};
-use portcullis::policy::{compile, parse_source};
-use portcullis::route::{match_route, CanonicalPath, Segment};
+use portcullis::source::{compile, parse_source};
 use proptest::prelude::*;
 
 /// The integration platform's routes.

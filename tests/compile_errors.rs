@@ -6,7 +6,7 @@
     clippy::indexing_slicing
 )]
 
-use portcullis::policy::{compile, parse_source, CompileError};
+use portcullis::source::{compile, parse_source, CompileError};
 use serde_json::{json, Value};
 
 fn base() -> Value {

@@ -52,7 +52,11 @@ fn authorizer(v: &Value, org: &str, now: i64) -> Authorizer {
 fn jsonwebtoken_claims(authorizer: &Authorizer, token: &str) -> Result<Value, String> {
     let header = decode_header(token).map_err(|e| e.to_string())?;
     let kid = header.kid.ok_or("no kid")?;
-    let (issuer, _) = authorizer.policy().key(&kid).ok_or("unknown kid")?;
+    let (issuer, _) = authorizer
+        .policy()
+        .issuer_keys()
+        .key(&kid)
+        .ok_or("unknown kid")?;
     let trusted = issuer.keys.iter().find(|k| k.kid == kid).unwrap();
     let jwk: jsonwebtoken::jwk::Jwk =
         serde_json::from_value(serde_json::to_value(trusted.to_jwk()).unwrap()).unwrap();

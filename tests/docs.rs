@@ -39,8 +39,8 @@ fn every_policy_in_the_docs_compiles() {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         for (i, block) in blocks(&text, "json policy").iter().enumerate() {
-            let compiled = portcullis::policy::parse_source(block.as_bytes())
-                .and_then(|s| portcullis::policy::compile(&s));
+            let compiled = portcullis::source::parse_source(block.as_bytes())
+                .and_then(|s| portcullis::source::compile(&s));
             assert!(
                 compiled.is_ok(),
                 "{} block {i}: {}",

@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use portcullis::bundle::{self, BundleKeys, BundleSigner, LoadOptions};
-use portcullis::policy;
-use portcullis::policy_test::{self, PolicyTestFile};
+use portcullis::source;
+use portcullis::tools::expect::{self, PolicyTestFile};
 
 fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
@@ -27,7 +27,7 @@ fn examples() -> Vec<PathBuf> {
 fn load(test_path: &Path) -> (PolicyTestFile, Vec<portcullis::model::PolicyData>) {
     let test: PolicyTestFile = serde_json::from_slice(&std::fs::read(test_path).unwrap()).unwrap();
     let source = std::fs::read(test_path.parent().unwrap().join(&test.policy)).unwrap();
-    let data = policy::compile(&policy::parse_source(&source).unwrap()).unwrap();
+    let data = source::compile(&source::parse_source(&source).unwrap()).unwrap();
     (test, data)
 }
 
@@ -42,7 +42,7 @@ fn every_example_passes_its_expected_decisions() {
             "{}: at least 15 expected decisions",
             path.display()
         );
-        let report = policy_test::run(&test, &data, 1).unwrap();
+        let report = expect::run(&test, &data, 1).unwrap();
         let failures: Vec<_> = report.cases.iter().filter(|c| !c.passed).collect();
         assert!(failures.is_empty(), "{}: {failures:#?}", path.display());
     }

@@ -7,7 +7,7 @@
 )]
 
 use portcullis::bundle::{decode_body, encode_body};
-use portcullis::policy::compile_json;
+use portcullis::source::compile_json;
 use portcullis::TokenKind;
 use serde_json::json;
 
@@ -45,7 +45,7 @@ fn issuer_kinds_compile_to_one_canonical_order() {
 /// origin would have been sent a path the gateway's own limit refuses.
 #[test]
 fn a_path_whose_canonical_spelling_is_too_long_is_refused() {
-    use portcullis::route::{CanonicalPath, PathError, MAX_PATH_BYTES};
+    use portcullis::model::{CanonicalPath, PathError, MAX_PATH_BYTES};
     for widened in [
         format!("/{}", "{".repeat(MAX_PATH_BYTES - 1)),
         format!("/{}/k{{w}}", "ӏ".repeat(MAX_PATH_BYTES / 2 - 8)),

@@ -9,9 +9,9 @@
 
 use portcullis::bundle::{self, BundleError, BundleKeys, BundleSigner};
 use portcullis::limits::*;
+use portcullis::model::{match_route, CanonicalPath, PathError, RouteTemplate};
 use portcullis::model::{Policy, PolicyData};
-use portcullis::policy::{compile, parse_source};
-use portcullis::route::{match_route, CanonicalPath, PathError, RouteTemplate};
+use portcullis::source::{compile, parse_source};
 use portcullis::token::{verify, TokenError, VerifyOptions};
 use portcullis::{Authorizer, LoadOptions, Request, TokenKind};
 use serde_json::{json, Value};
@@ -110,14 +110,14 @@ fn an_oversize_token_is_refused_before_decoding() {
     };
     let token = "a".repeat(MAX_TOKEN_BYTES + 1);
     assert_eq!(
-        verify(&token, &policy, &options).unwrap_err(),
+        verify(&token, policy.issuer_keys(), &options).unwrap_err(),
         TokenError::TooLarge
     );
     // At the limit it is decoded (and refused for what it is).
     let token = format!("{}.e30.AA", "a".repeat(MAX_TOKEN_BYTES - 7));
     assert_eq!(token.len(), MAX_TOKEN_BYTES);
     assert_ne!(
-        verify(&token, &policy, &options).unwrap_err(),
+        verify(&token, policy.issuer_keys(), &options).unwrap_err(),
         TokenError::TooLarge
     );
 }
@@ -142,7 +142,7 @@ fn token_json_nested_deeper_than_the_limit_is_refused() {
         audience: None,
     };
     assert_eq!(
-        verify(&token, &policy, &options).unwrap_err(),
+        verify(&token, policy.issuer_keys(), &options).unwrap_err(),
         TokenError::BadJson
     );
 }
@@ -268,7 +268,7 @@ fn permissions_beyond_the_limit_are_refused() {
 #[test]
 fn a_batch_larger_than_the_limit_is_refused_whole() {
     use ed25519_dalek::SigningKey;
-    use portcullis::mint::{mint_eddsa, Claims};
+    use portcullis::tools::mint::{mint_eddsa, Claims};
     let key = SigningKey::from_bytes(&[9; 32]);
     let mut v = source();
     v["issuers"] = json!([{ "iss": "https://idp.example", "audience": "https://api.example",

@@ -11,11 +11,12 @@
 use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
-use portcullis::condition::{AttrRef, Condition, Operand, Subject};
-use portcullis::keys::{Alg, KeyMaterial, TrustedKey};
-use portcullis::mint::{mint_eddsa, Claims};
+use portcullis::model::PermSet;
 use portcullis::model::*;
-use portcullis::permission::PermSet;
+use portcullis::model::{AttrRef, Condition, Operand, Subject};
+use portcullis::token::Issuer;
+use portcullis::token::{Alg, KeyMaterial, TrustedKey};
+use portcullis::tools::mint::{mint_eddsa, Claims};
 use portcullis::{Attrs, Authorizer, Reason, Request, Resource, TokenKind, Value, VerifyOptions};
 use proptest::prelude::*;
 

@@ -56,8 +56,8 @@ fn the_schema_refuses_what_the_compiler_refuses() {
         json!({ "permissions": { "doc": ["read"] } }),
     ] {
         assert!(!v.is_valid(&bad), "accepted {bad}");
-        let compiled = portcullis::policy::parse_source(bad.to_string().as_bytes())
-            .and_then(|s| portcullis::policy::compile(&s));
+        let compiled = portcullis::source::parse_source(bad.to_string().as_bytes())
+            .and_then(|s| portcullis::source::compile(&s));
         assert!(compiled.is_err(), "the compiler accepted {bad}");
     }
 }

@@ -9,10 +9,10 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::SigningKey;
-use portcullis::keys::{Alg, KeyMaterial, TrustedKey};
-use portcullis::mint::sign_parts;
-use portcullis::model::{Issuer, Policy, PolicyData};
 use portcullis::token::{verify, TokenError, VerifyOptions, MAX_TOKEN_BYTES};
+use portcullis::token::{Alg, KeyMaterial, TrustedKey};
+use portcullis::token::{Issuer, IssuerKeys};
+use portcullis::tools::mint::sign_parts;
 use portcullis::TokenKind;
 use serde_json::{json, Value};
 
@@ -22,23 +22,19 @@ fn key() -> SigningKey {
     SigningKey::from_bytes(&[11; 32])
 }
 
-fn policy(kinds: Vec<TokenKind>) -> Policy {
-    Policy::new(PolicyData {
-        org: "acme".into(),
-        issuers: vec![Issuer {
-            iss: "https://idp.example".into(),
-            audience: "https://api.example".into(),
-            kinds,
-            max_lifetime: 3600,
-            leeway: 30,
-            keys: vec![TrustedKey {
-                kid: "k1".into(),
-                alg: Alg::EdDSA,
-                material: KeyMaterial::Ed25519(key().verifying_key().to_bytes()),
-            }],
+fn issuer_keys(kinds: Vec<TokenKind>) -> IssuerKeys {
+    IssuerKeys::new(&[Issuer {
+        iss: "https://idp.example".into(),
+        audience: "https://api.example".into(),
+        kinds,
+        max_lifetime: 3600,
+        leeway: 30,
+        keys: vec![TrustedKey {
+            kid: "k1".into(),
+            alg: Alg::EdDSA,
+            material: KeyMaterial::Ed25519(key().verifying_key().to_bytes()),
         }],
-        ..PolicyData::default()
-    })
+    }])
     .unwrap()
 }
 
@@ -70,7 +66,7 @@ fn sign(header: &Value, payload: &Value) -> String {
 fn check(token: &str) -> Result<(), TokenError> {
     verify(
         token,
-        &policy(TokenKind::ALL.to_vec()),
+        &issuer_keys(TokenKind::ALL.to_vec()),
         &VerifyOptions {
             now: NOW,
             audience: None,
@@ -92,7 +88,7 @@ fn well_formed_tokens_of_every_kind_verify() {
     }
     let t = verify(
         &sign(&header(TokenKind::EnvAuth), &claims(TokenKind::EnvAuth)),
-        &policy(TokenKind::ALL.to_vec()),
+        &issuer_keys(TokenKind::ALL.to_vec()),
         &VerifyOptions {
             now: NOW,
             audience: None,
@@ -146,7 +142,7 @@ fn every_kind_requires_its_claims() {
 
 #[test]
 fn a_kind_the_issuer_may_not_mint_is_refused() {
-    let p = policy(vec![TokenKind::EnvAuth]);
+    let p = issuer_keys(vec![TokenKind::EnvAuth]);
     let t = sign(&header(TokenKind::OrgAuth), &claims(TokenKind::OrgAuth));
     assert_eq!(
         verify(
@@ -228,7 +224,7 @@ fn issuer_and_audience_must_match() {
         Err(TokenError::InvalidClaim("aud"))
     );
     let t = sign(&header(EnvAuth), &claims(EnvAuth));
-    let p = policy(TokenKind::ALL.to_vec());
+    let p = issuer_keys(TokenKind::ALL.to_vec());
     assert_eq!(
         verify(
             &t,

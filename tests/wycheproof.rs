@@ -13,7 +13,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use portcullis::keys::{Jwk, TrustedKey};
+use portcullis::token::{Jwk, TrustedKey};
 use serde_json::Value;
 
 fn hex(s: &str) -> Vec<u8> {

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use portcullis::bundle::{decode_body, encode_body};
-use portcullis::policy::compile_json;
+use portcullis::source::compile_json;
 
 fuzz_target!(|data: &[u8]| {
     match compile_json(data) {

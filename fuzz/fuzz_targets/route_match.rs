@@ -6,7 +6,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use portcullis::route::{match_route, CanonicalPath, RouteTemplate};
+use portcullis::model::{match_route, CanonicalPath, RouteTemplate};
 use portcullis_fuzz::fixtures;
 
 #[derive(Arbitrary, Debug)]

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use portcullis::strict_json::{agrees_with, parse, StrictJsonError};
+use portcullis::internal::strict_json::{agrees_with, parse, StrictJsonError};
 
 const DEPTH: usize = 4;
 

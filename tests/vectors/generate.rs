@@ -17,9 +17,10 @@ use base64::Engine;
 use ed25519_dalek::SigningKey;
 use p256::ecdsa::signature::Signer as _;
 use portcullis::bundle::{self, BundleKeys, BundleSigner, LoadOptions};
-use portcullis::keys::{Alg, KeyMaterial, TrustedKey};
-use portcullis::mint::{sign_parts, Claims};
-use portcullis::model::{Issuer, PolicyData};
+use portcullis::model::PolicyData;
+use portcullis::token::Issuer;
+use portcullis::token::{Alg, KeyMaterial, TrustedKey};
+use portcullis::tools::mint::{sign_parts, Claims};
 use portcullis::{Authorizer, Reason, Request, TokenKind, VerifyOptions};
 use rand_chacha::rand_core::SeedableRng;
 use rsa::traits::PublicKeyParts;
@@ -145,8 +146,8 @@ fn header(alg: &str, kind: TokenKind, kid: &str) -> Value {
 fn policy() -> Vec<PolicyData> {
     let source =
         std::fs::read("examples/integration-platform.json").expect("run from the repository root");
-    let source = portcullis::policy::parse_source(&source).unwrap();
-    let mut data = portcullis::policy::compile(&source).unwrap();
+    let source = portcullis::source::parse_source(&source).unwrap();
+    let mut data = portcullis::source::compile(&source).unwrap();
     let keys = Keys::new().trusted();
     for d in &mut data {
         d.issuers = vec![Issuer {

@@ -6,8 +6,8 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use portcullis::engine::TokenFacts;
-use portcullis::route::match_route;
+use portcullis::decide::TokenFacts;
+use portcullis::model::match_route;
 use portcullis::token::UnverifiedToken;
 use portcullis::{
     Authorizer, BundleKeys, Decision, LoadOptions, Reason, Request, Resource, TokenError,

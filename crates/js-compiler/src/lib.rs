@@ -9,8 +9,8 @@
 
 #![forbid(unsafe_code)]
 
-use portcullis::policy::{compile, parse_source};
-use portcullis::policy_test::with_test_issuer;
+use portcullis::source::{compile, parse_source};
+use portcullis::tools::expect::with_test_issuer;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -80,7 +80,7 @@ mod tests {
         assert!(data
             .issuers
             .iter()
-            .any(|i| i.iss == portcullis::policy_test::TEST_ISSUER));
+            .any(|i| i.iss == portcullis::tools::expect::TEST_ISSUER));
         let named = compile_preview_body(&source, Some(&data.org)).unwrap();
         assert_eq!(named, body);
     }

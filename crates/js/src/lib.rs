@@ -513,7 +513,7 @@ impl Authorizer {
     }
 
     /// [`Authorizer::decide_atoms`] for a batch: five numbers a request, at most
-    /// [`portcullis::authorizer::MAX_BATCH`] requests.
+    /// [`portcullis::decide::MAX_BATCH`] requests.
     #[wasm_bindgen(js_name = decideAtomsMany)]
     pub fn decide_atoms_many(
         &self,
@@ -522,8 +522,8 @@ impl Authorizer {
         now: f64,
     ) -> Result<Vec<u32>, JsValue> {
         let count = names.len() / 5;
-        if count > portcullis::authorizer::MAX_BATCH {
-            let e = portcullis::authorizer::BatchTooLarge { len: count };
+        if count > portcullis::decide::MAX_BATCH {
+            let e = portcullis::decide::BatchTooLarge { len: count };
             return Err(error(e.code(), &e.to_string()));
         }
         if !names.len().is_multiple_of(5) {
@@ -570,12 +570,12 @@ impl Authorizer {
     ) -> Result<JsValue, JsValue> {
         // Refuse an oversize batch before converting it.
         let too_large = |len: usize| {
-            let e = portcullis::authorizer::BatchTooLarge { len };
+            let e = portcullis::decide::BatchTooLarge { len };
             error(e.code(), &e.to_string())
         };
         if let Some(list) = requests.dyn_ref::<js_sys::Array>() {
             let len = list.length() as usize;
-            if len > portcullis::authorizer::MAX_BATCH {
+            if len > portcullis::decide::MAX_BATCH {
                 return Err(too_large(len));
             }
         }
@@ -779,10 +779,10 @@ impl Authorizer {
             })?,
         };
         let now = c.now.unwrap_or_else(clock_now);
-        let claims = portcullis::mint::Claims {
-            iss: portcullis::policy_test::TEST_ISSUER.into(),
+        let claims = portcullis::tools::mint::Claims {
+            iss: portcullis::tools::expect::TEST_ISSUER.into(),
             sub: c.sub.clone(),
-            aud: portcullis::policy_test::TEST_ISSUER.into(),
+            aud: portcullis::tools::expect::TEST_ISSUER.into(),
             exp: now + c.ttl.unwrap_or(600).clamp(1, 3600),
             iat: now,
             nbf: None,
@@ -796,10 +796,10 @@ impl Authorizer {
             client_id: c.client_id,
             scope: c.scope,
         };
-        let key = portcullis::policy_test::test_signing_key();
-        Ok(portcullis::mint::mint_eddsa(
+        let key = portcullis::tools::expect::test_signing_key();
+        Ok(portcullis::tools::mint::mint_eddsa(
             &key,
-            portcullis::policy_test::TEST_KID,
+            portcullis::tools::expect::TEST_KID,
             kind,
             &claims,
         ))

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use portcullis::bundle::{self, BundleKeys, BundleSigner};
-use portcullis::policy::compile_json;
+use portcullis::source::compile_json;
 use portcullis::{Authorizer, Jwk, LoadOptions, Reason, VerifiedToken, VerifyOptions};
 use portcullis_workload::{env_id, issuer_signing_key, Shape, Workload};
 use serde_json::Value;

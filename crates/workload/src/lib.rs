@@ -9,8 +9,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::SigningKey;
-use portcullis::mint::{mint_eddsa, Claims};
-use portcullis::policy::compile_json;
+use portcullis::source::compile_json;
+use portcullis::tools::mint::{mint_eddsa, Claims};
 use portcullis::{Authorizer, Reason, Request, Resource, TokenKind};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

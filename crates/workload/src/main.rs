@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis::bundle::{self, BundleSigner};
-use portcullis::policy::compile_json;
+use portcullis::source::compile_json;
 use portcullis_workload::{Shape, Workload};
 use serde_json::json;
 

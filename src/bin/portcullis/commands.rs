@@ -2,46 +2,19 @@
 
 use std::path::{Path, PathBuf};
 
-use portcullis::authorizer::DelegationAction;
 use portcullis::bundle::{self, LoadOptions};
-use portcullis::mint::Claims;
-use portcullis::policy::{self, BindingSource, PolicySource, UserSource};
-use portcullis::policy_test::{self, PolicyTestFile};
+use portcullis::decide::DelegationAction;
+use portcullis::source::{self, BindingSource, PolicySource, UserSource};
 use portcullis::time::{format_rfc3339, parse_rfc3339};
+use portcullis::tools::expect::{self, PolicyTestFile};
+use portcullis::tools::mint::Claims;
 use portcullis::{
     Authorizer, Decision, Reason, Request, Resource, TokenKind, Value, VerifyOptions,
 };
 use serde::Serialize;
 
+use crate::files::{read_file, write_file, CliError};
 use crate::keyfile::{read_trusted, PrivateKey};
-
-/// An error with a stable code; the process exits with status 2.
-#[derive(Debug)]
-pub struct CliError {
-    pub code: &'static str,
-    pub message: String,
-    /// What the code leaves open (a token error's claim, header or malformation).
-    pub detail: Option<&'static str>,
-}
-
-impl CliError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        CliError {
-            code,
-            message: message.into(),
-            detail: None,
-        }
-    }
-}
-
-impl From<portcullis::Error> for CliError {
-    fn from(e: portcullis::Error) -> Self {
-        CliError {
-            detail: e.detail(),
-            ..CliError::new(e.code(), e.to_string())
-        }
-    }
-}
 
 /// A refused token as structured output: its code, its detail and its message.
 fn token_error_json(e: &portcullis::TokenError) -> serde_json::Value {
@@ -77,20 +50,6 @@ impl Output {
             eprintln!("error[{}]: {}", e.code, e.message);
         }
     }
-}
-
-pub fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path)
-        .map_err(|e| CliError::new("io", format!("cannot read {}: {e}", path.display())))
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| CliError::new("io", format!("cannot create {}: {e}", dir.display())))?;
-    }
-    std::fs::write(path, bytes)
-        .map_err(|e| CliError::new("io", format!("cannot write {}: {e}", path.display())))
 }
 
 /// Reads `--now`-style instants; the system clock when absent.
@@ -142,9 +101,9 @@ fn load_source(
     path: &Path,
 ) -> Result<(PolicySource, Vec<portcullis::model::PolicyData>), CliError> {
     let bytes = read_file(path)?;
-    let source = policy::parse_source(&bytes)
+    let source = source::parse_source(&bytes)
         .map_err(|e| CliError::new(e.code(), format!("{}:\n{e}", path.display())))?;
-    let data = policy::compile(&source)
+    let data = source::compile(&source)
         .map_err(|e| CliError::new(e.code(), format!("{}:\n{e}", path.display())))?;
     Ok((source, data))
 }
@@ -672,7 +631,7 @@ pub fn permissions(
 fn org_source<'a>(
     source: &'a mut PolicySource,
     org: &str,
-) -> Result<&'a mut portcullis::policy::OrgSource, CliError> {
+) -> Result<&'a mut portcullis::source::OrgSource, CliError> {
     source
         .orgs
         .iter_mut()
@@ -910,8 +869,8 @@ pub fn users_change(out: &Output, r: &UserChangeRequest, add: bool) -> Outcome {
     }
     let text =
         serde_json::to_string_pretty(&source).map_err(|e| CliError::new("io", e.to_string()))?;
-    policy::compile(
-        &policy::parse_source(text.as_bytes())
+    source::compile(
+        &source::parse_source(text.as_bytes())
             .map_err(|e| CliError::new(e.code(), e.to_string()))?,
     )
     .map_err(|e| {
@@ -948,7 +907,7 @@ pub fn users_change(out: &Output, r: &UserChangeRequest, add: bool) -> Outcome {
 
 pub fn policy_check(out: &Output, path: &Path) -> Outcome {
     let bytes = read_file(path)?;
-    match policy::parse_source(&bytes).and_then(|s| policy::compile(&s)) {
+    match source::parse_source(&bytes).and_then(|s| source::compile(&s)) {
         Ok(data) => {
             let orgs: Vec<&str> = data.iter().map(|d| d.org.as_str()).collect();
             out.emit(&serde_json::json!({ "ok": true, "orgs": orgs }), || {
@@ -975,7 +934,7 @@ pub fn policy_test(out: &Output, files: &[PathBuf]) -> Outcome {
             .map_err(|e| CliError::new("test_invalid", format!("{}: {e}", file.display())))?;
         let policy_path = file.parent().unwrap_or(Path::new(".")).join(&test.policy);
         let (source, data) = load_source(&policy_path)?;
-        let report = policy_test::run(&test, &data, source.version.unwrap_or(1))
+        let report = expect::run(&test, &data, source.version.unwrap_or(1))
             .map_err(|e| CliError::new("test_invalid", format!("{}: {e}", file.display())))?;
         failed += report.failed();
         reports.push((file.display().to_string(), report));

@@ -7,7 +7,7 @@ use base64::Engine;
 use ed25519_dalek::SigningKey;
 use portcullis::{BundleKeys, BundleSigner, Jwk};
 
-use crate::commands::CliError;
+use crate::files::{read_file, CliError};
 
 /// A private Ed25519 key read from a JWK file.
 pub struct PrivateKey {
@@ -29,7 +29,7 @@ impl PrivateKey {
 
     /// Reads a private JWK (`kty: OKP`, `crv: Ed25519`, `d`).
     pub fn read(path: &Path) -> Result<Self, CliError> {
-        let text = crate::commands::read_file(path)?;
+        let text = read_file(path)?;
         let jwk: Jwk = serde_json::from_slice(&text)
             .map_err(|e| CliError::new("key_invalid", format!("{}: {e}", path.display())))?;
         let bad = |why: &str| CliError::new("key_invalid", format!("{}: {why}", path.display()));
@@ -85,7 +85,7 @@ impl PrivateKey {
 pub fn read_trusted(paths: &[std::path::PathBuf]) -> Result<BundleKeys, CliError> {
     let mut keys = BundleKeys::new();
     for path in paths {
-        let text = crate::commands::read_file(path)?;
+        let text = read_file(path)?;
         let value: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| CliError::new("key_invalid", format!("{}: {e}", path.display())))?;
         let jwks: Vec<Jwk> = match value.get("keys") {

@@ -3,6 +3,7 @@
 //! Exit codes: 0 allowed / success, 1 denied / a policy test failed, 2 error.
 
 mod commands;
+mod files;
 mod keyfile;
 
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 //! receive from the client are listed to drop. The origin then gets exactly what was decided.
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use portcullis::route::{CanonicalPath, IdError, PathError};
+use portcullis::model::{CanonicalPath, IdError, PathError};
 
 /// Identity and routing headers an origin may trust, never taken from the client (the default
 /// of `STRIP_HEADERS`). Compared lower case, with `_` read as `-`.

@@ -8,9 +8,10 @@
 use super::*;
 use ed25519_dalek::SigningKey;
 use portcullis::bundle::{self, BundleSigner};
-use portcullis::keys::{Alg, KeyMaterial, TrustedKey};
-use portcullis::mint::{mint_eddsa, Claims};
-use portcullis::model::{Issuer, PolicyData};
+use portcullis::model::PolicyData;
+use portcullis::token::Issuer;
+use portcullis::token::{Alg, KeyMaterial, TrustedKey};
+use portcullis::tools::mint::{mint_eddsa, Claims};
 
 const NOW: i64 = 1_780_315_200;
 
@@ -39,8 +40,8 @@ fn policies() -> Vec<PolicyData> {
             route["id_pattern"] = json!("[a-z0-9-]{1,32}");
         }
     }
-    let source = portcullis::policy::parse_source(&serde_json::to_vec(&json).unwrap()).unwrap();
-    let mut data = portcullis::policy::compile(&source).unwrap();
+    let source = portcullis::source::parse_source(&serde_json::to_vec(&json).unwrap()).unwrap();
+    let mut data = portcullis::source::compile(&source).unwrap();
     for d in &mut data {
         d.issuers = vec![Issuer {
             iss: "iss".into(),
@@ -791,7 +792,7 @@ fn encoded_separators_and_dot_segments_are_refused_before_anything_is_decided() 
     // Refused before the token is looked at: the same answer without one.
     let p = run(&mut gw, &kv, "GET", "/v1/envs/x%2F../logs", None, NOW);
     assert_eq!(status(&p), 400);
-    let long = format!("/v1/{}", "a".repeat(portcullis::route::MAX_PATH_BYTES));
+    let long = format!("/v1/{}", "a".repeat(portcullis::model::MAX_PATH_BYTES));
     let p = run(&mut gw, &kv, "GET", &long, Some(&dana), NOW);
     assert_eq!((status(&p), reason(&p).as_str()), (414, "path_too_long"));
 }

@@ -110,6 +110,18 @@ pub enum PatternError {
     Undeclared,
 }
 
+impl std::fmt::Display for PatternError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PatternError::Malformed => "not of the form `type:verb`, `type:*` or `*`",
+            PatternError::UnknownType => "the resource type is not declared",
+            PatternError::Undeclared => "the permission is not declared",
+        })
+    }
+}
+
+impl std::error::Error for PatternError {}
+
 /// The declared permissions of a policy, in declaration order.
 #[derive(Clone, Debug, Default)]
 pub struct PermissionTable {

@@ -6,16 +6,29 @@
 //! builds the look-up tables; it is the only way to obtain a [`Policy`], whether the data came
 //! from the compiler or from a decoded bundle.
 
-use crate::index::{IdIndex, Lists};
+mod condition;
+mod index;
+mod permission;
+mod route;
+mod value;
+
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
-use crate::condition::{Condition, MAX_CONDITION_DEPTH, MAX_CONDITION_NODES};
-use crate::keys::{KeyError, TrustedKey, VerifierKey};
-use crate::permission::{PermSet, PermissionTable};
-use crate::route::{IdPattern, RouteTemplate};
-use crate::token::TokenKind;
-use crate::value::Attrs;
+use crate::token::{Issuer, IssuerKeys, IssuerKeysError, KeyError};
+use index::{IdIndex, Lists};
+
+pub(crate) use condition::evaluate;
+pub use condition::{
+    AttrRef, Condition, Operand, Scope, Subject, MAX_CONDITION_DEPTH, MAX_CONDITION_NODES,
+};
+pub use permission::{split_permission, PatternError, PermSet, PermissionIndex, PermissionTable};
+pub use route::{
+    check_id, match_route, CanonicalPath, EnvSource, IdError, IdPattern, IdPatternError, PathError,
+    Route, RouteMatch, RouteTemplate, Segment, TemplateError, MAX_ID_PATTERN_BYTES, MAX_PATH_BYTES,
+    MAX_SEGMENTS,
+};
+pub use value::{Attrs, Value, MAX_VALUE_DEPTH};
 
 /// Where a role's permissions apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -200,23 +213,6 @@ pub struct Override {
     pub condition: Option<Box<Condition>>,
 }
 
-/// A trusted token issuer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Issuer {
-    /// The `iss` claim value.
-    pub iss: String,
-    /// The audience tokens must carry in `aud`.
-    pub audience: String,
-    /// Token kinds this issuer may mint.
-    pub kinds: Vec<TokenKind>,
-    /// Longest allowed `exp - iat`, in seconds.
-    pub max_lifetime: u64,
-    /// Clock leeway for `exp`, `nbf` and `iat`, in seconds (at most 60).
-    pub leeway: u64,
-    /// Verification keys, each with its `kid` and pinned algorithm.
-    pub keys: Vec<TrustedKey>,
-}
-
 /// Revoked tokens and subjects.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Revocations {
@@ -224,38 +220,6 @@ pub struct Revocations {
     pub token_ids: Vec<String>,
     /// Subjects whose tokens issued before the instant (Unix seconds) are refused.
     pub subjects_before: Vec<(String, i64)>,
-}
-
-/// Where a route takes the environment from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EnvSource {
-    /// The route acts on org-level resources.
-    None,
-    /// A path parameter.
-    PathParam(String),
-    /// The first label of the host name (`{env}.api.example.com`).
-    HostLabel,
-}
-
-/// A gateway route: method and path template mapped to a permission and resource.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Route {
-    /// Rule id of the route.
-    pub id: String,
-    /// HTTP method, upper case, or `*` for any.
-    pub method: String,
-    /// Path template such as `/v1/envs/{env}/workflows/{id}`.
-    pub path: RouteTemplate,
-    /// Permission (index) required.
-    pub permission: u32,
-    /// Resource type acted on.
-    pub resource_type: String,
-    /// Where the environment comes from.
-    pub env: EnvSource,
-    /// Path parameter holding the resource id, if any.
-    pub id_param: Option<String>,
-    /// What the id may look like, beyond the canonical form every id follows.
-    pub id_pattern: Option<IdPattern>,
 }
 
 /// The compiled policy of one organization, as plain data.
@@ -347,7 +311,16 @@ impl std::fmt::Display for ModelError {
     }
 }
 
-/// Look-up tables over [`PolicyData`] (see [`crate::index`]).
+impl std::error::Error for ModelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ModelError::Key(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Look-up tables over [`PolicyData`] (see [`crate::model::index`]).
 #[derive(Debug, Default)]
 struct Index {
     permissions: PermissionTable,
@@ -364,7 +337,7 @@ struct Index {
     everyone_overrides: Vec<u32>,
     revoked_jti: FxHashSet<String>,
     revoked_before: FxHashMap<String, i64>,
-    keys_by_kid: FxHashMap<String, (u32, VerifierKey)>,
+    issuer_keys: IssuerKeys,
 }
 
 /// The immutable, indexed policy of one organization.
@@ -564,21 +537,10 @@ impl Policy {
             let entry = index.revoked_before.entry(sub.clone()).or_insert(*before);
             *entry = (*entry).max(*before);
         }
-        for (i, issuer) in data.issuers.iter().enumerate() {
-            for key in &issuer.keys {
-                let verifier = key.verifier().map_err(ModelError::Key)?;
-                if index
-                    .keys_by_kid
-                    .insert(key.kid.clone(), (i as u32, verifier))
-                    .is_some()
-                {
-                    return Err(ModelError::DuplicateId {
-                        table: "key",
-                        id: key.kid.clone(),
-                    });
-                }
-            }
-        }
+        index.issuer_keys = IssuerKeys::new(&data.issuers).map_err(|e| match e {
+            IssuerKeysError::Key(e) => ModelError::Key(e),
+            IssuerKeysError::DuplicateKid(id) => ModelError::DuplicateId { table: "key", id },
+        })?;
         Ok(Policy { data, index })
     }
 
@@ -708,10 +670,9 @@ impl Policy {
         self.index.revoked_before.get(sub).copied()
     }
 
-    /// The issuer (index) and prepared verification key for `kid`.
-    pub fn key(&self, kid: &str) -> Option<(&Issuer, &VerifierKey)> {
-        let (i, key) = self.index.keys_by_kid.get(kid)?;
-        Some((self.data.issuers.get(*i as usize)?, key))
+    /// The trusted issuers with their prepared keys: what a token is verified against.
+    pub fn issuer_keys(&self) -> &IssuerKeys {
+        &self.index.issuer_keys
     }
 
     /// The routes, in match order.

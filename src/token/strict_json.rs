@@ -33,6 +33,8 @@ impl fmt::Display for StrictJsonError {
     }
 }
 
+impl std::error::Error for StrictJsonError {}
+
 /// A JSON value as [`parse`] reads it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JsonValue {

@@ -1,4 +1,4 @@
-//! Decisions (DESIGN §3): one verified token, one action on one resource, one answer.
+//! Decisions: one verified token, one action on one resource, one answer.
 //!
 //! The checks run in the contract's order and the first that applies decides:
 //! `invalid_token`, `revoked`, `cross_tenant`, `cross_environment`, `env_token_required`,
@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::condition::{self, Condition, Scope};
+use crate::model::Attrs;
+use crate::model::{evaluate, Condition, Scope};
 use crate::model::{glob_match, Effect, Policy, ResourceSelector, RoleScope};
-use crate::permission::{PermSet, PermissionIndex};
+use crate::model::{PermSet, PermissionIndex};
 use crate::token::{TokenKind, VerifiedToken};
-use crate::value::Attrs;
 
 /// The one reason a decision gives, in order of precedence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -516,7 +516,7 @@ impl<'p> Engine<'p> {
     fn condition_holds(cond: Option<&Condition>, scope: &Scope<'_>, for_deny: bool) -> bool {
         match cond {
             None => true,
-            Some(c) => condition::evaluate(c, scope).unwrap_or(for_deny),
+            Some(c) => evaluate(c, scope).unwrap_or(for_deny),
         }
     }
 
@@ -870,8 +870,8 @@ mod tests {
         source["orgs"][0]["revocations"]["subjects"] = serde_json::json!([
             { "sub": "olga", "before": NOW - 10 }
         ]);
-        let parsed = crate::policy::parse_source(source.to_string().as_bytes()).unwrap();
-        let data = crate::policy::compile(&parsed).unwrap().remove(0);
+        let parsed = crate::source::parse_source(source.to_string().as_bytes()).unwrap();
+        let data = crate::source::compile(&parsed).unwrap().remove(0);
         let a = crate::Authorizer::preview(data, 3).unwrap();
         let decide = |iat: i64| {
             let t = token(&a, EnvAuth, "olga", Some("dev"), |c| c.iat = iat);

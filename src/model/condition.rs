@@ -8,7 +8,7 @@
 //! A condition that cannot be evaluated (a missing attribute, an operand of the wrong type)
 //! counts as *not holding* for a grant and as *holding* for a deny: it always fails closed.
 
-use crate::value::{Attrs, Value};
+use crate::model::{Attrs, Value};
 
 /// Deepest nesting a condition may have.
 pub const MAX_CONDITION_DEPTH: usize = 8;

@@ -34,6 +34,8 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
+impl std::error::Error for DecodeError {}
+
 /// Appends encoded values to a buffer.
 #[derive(Default)]
 pub struct Writer {

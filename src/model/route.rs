@@ -456,6 +456,8 @@ impl std::fmt::Display for TemplateError {
     }
 }
 
+impl std::error::Error for TemplateError {}
+
 impl RouteTemplate {
     /// Parses a template.
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
@@ -547,11 +549,43 @@ impl RouteTemplate {
     }
 }
 
+/// Where a route takes the environment from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvSource {
+    /// The route acts on org-level resources.
+    None,
+    /// A path parameter.
+    PathParam(String),
+    /// The first label of the host name (`{env}.api.example.com`).
+    HostLabel,
+}
+
+/// A gateway route: method and path template mapped to a permission and resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    /// Rule id of the route.
+    pub id: String,
+    /// HTTP method, upper case, or `*` for any.
+    pub method: String,
+    /// Path template such as `/v1/envs/{env}/workflows/{id}`.
+    pub path: RouteTemplate,
+    /// Permission (index) required.
+    pub permission: u32,
+    /// Resource type acted on.
+    pub resource_type: String,
+    /// Where the environment comes from.
+    pub env: EnvSource,
+    /// Path parameter holding the resource id, if any.
+    pub id_param: Option<String>,
+    /// What the id may look like, beyond the canonical form every id follows.
+    pub id_pattern: Option<IdPattern>,
+}
+
 /// A request matched to a route: what to decide.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RouteMatch<'r> {
     /// The route.
-    pub route: &'r crate::model::Route,
+    pub route: &'r Route,
     /// The environment named by the path or host, if the route has one (decoded).
     pub env: Option<String>,
     /// The resource id named by the path, if the route has one (decoded, and within the
@@ -563,7 +597,7 @@ pub struct RouteMatch<'r> {
 /// canonical form is not passed over for a later one: the request is refused with the
 /// [`IdError`], so that no spelling of an id is decided as another.
 pub fn match_route<'r>(
-    routes: &'r [crate::model::Route],
+    routes: &'r [Route],
     method: &str,
     host: &str,
     path: &CanonicalPath,
@@ -582,12 +616,12 @@ pub fn match_route<'r>(
                 .map(|(_, v)| (*v).to_owned())
         };
         let env = match &route.env {
-            crate::model::EnvSource::None => None,
-            crate::model::EnvSource::PathParam(p) => match param(p) {
+            EnvSource::None => None,
+            EnvSource::PathParam(p) => match param(p) {
                 Some(env) => Some(env),
                 None => continue,
             },
-            crate::model::EnvSource::HostLabel => {
+            EnvSource::HostLabel => {
                 match host
                     .split('.')
                     .next()
@@ -613,7 +647,6 @@ mod tests {
 
     #[test]
     fn routes_match_method_path_and_host() {
-        use crate::model::{EnvSource, Route};
         let route = |id: &str, method: &str, path: &str, env: EnvSource| Route {
             id: id.into(),
             method: method.into(),

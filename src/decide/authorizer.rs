@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::bundle::{self, BundleError, BundleHeader, BundleKeys, LoadOptions};
-use crate::engine::{
+use super::engine::{
     Decision, Engine, Reason, Request, Resolved, Resource, TokenFacts, TraceStep, Tracer,
 };
+use crate::bundle::{self, BundleError, BundleHeader, BundleKeys, LoadOptions};
 use crate::model::{Policy, PolicyData, RoleScope, Target};
 use crate::token::{self, TokenError, VerifiedToken, VerifyOptions};
 
@@ -186,7 +186,7 @@ impl Authorizer {
         token: &str,
         options: &VerifyOptions<'_>,
     ) -> Result<VerifiedToken, TokenError> {
-        token::verify(token, &self.policy, options)
+        token::verify(token, self.policy.issuer_keys(), options)
     }
 
     /// Decides one request for a verified token.
@@ -454,7 +454,7 @@ impl Authorizer {
         let engine = self.engine();
         // Managing members is an org-level action; an EnvAuth token may still manage the
         // roles of its own environment.
-        let place_env = if token.kind() == crate::TokenKind::EnvAuth {
+        let place_env = if token.kind() == crate::token::TokenKind::EnvAuth {
             env
         } else {
             None

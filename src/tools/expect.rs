@@ -9,14 +9,14 @@ use std::collections::BTreeSet;
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
-use crate::authorizer::{Authorizer, DelegationAction};
-use crate::engine::{Reason, Request};
-use crate::keys::{KeyMaterial, TrustedKey};
-use crate::mint::{mint_eddsa, Claims};
-use crate::model::{Issuer, PolicyData};
-use crate::policy::TimeSource;
+use crate::decide::{Authorizer, DelegationAction};
+use crate::decide::{Reason, Request};
+use crate::model::PolicyData;
+use crate::source::TimeSource;
 use crate::time::parse_rfc3339;
-use crate::token::{TokenKind, VerifyOptions};
+use crate::token::{Issuer, TokenKind, VerifyOptions};
+use crate::token::{KeyMaterial, TrustedKey};
+use crate::tools::mint::{mint_eddsa, Claims};
 
 /// Issuer and audience of the tokens a policy test mints.
 pub const TEST_ISSUER: &str = "portcullis-policy-test";
@@ -179,7 +179,7 @@ pub fn with_test_issuer(mut data: PolicyData) -> PolicyData {
         leeway: 0,
         keys: vec![TrustedKey {
             kid: TEST_KID.into(),
-            alg: crate::keys::Alg::EdDSA,
+            alg: crate::token::Alg::EdDSA,
             material: KeyMaterial::Ed25519(key.verifying_key().to_bytes()),
         }],
     });
@@ -337,8 +337,8 @@ mod tests {
     #[test]
     fn a_wrong_expectation_is_reported_with_what_happened() {
         let source =
-            crate::policy::parse_source(crate::testing::source().to_string().as_bytes()).unwrap();
-        let data = crate::policy::compile(&source).unwrap();
+            crate::source::parse_source(crate::testing::source().to_string().as_bytes()).unwrap();
+        let data = crate::source::compile(&source).unwrap();
         let file: PolicyTestFile = serde_json::from_value(serde_json::json!({
             "policy": "unused",
             "now": 1_780_315_200,

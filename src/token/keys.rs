@@ -100,6 +100,8 @@ pub enum KeyError {
     },
 }
 
+impl std::error::Error for KeyError {}
+
 impl std::fmt::Display for KeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -1,0 +1,482 @@
+//! One organization: environments, groups, members, bindings, overrides and revocations.
+
+use super::*;
+
+pub(crate) struct OrgCtx<'a> {
+    pub(super) org: &'a str,
+    pub(super) roles: HashMap<&'a str, u32>,
+    pub(super) role_scopes: Vec<ScopeSource>,
+    pub(super) envs: HashMap<&'a str, u32>,
+    pub(super) groups: HashMap<&'a str, u32>,
+    pub(super) users: HashMap<&'a str, u32>,
+    pub(super) services: HashMap<&'a str, u32>,
+    pub(super) env_owner: &'a HashMap<&'a str, &'a str>,
+}
+
+impl Compiler {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn org(
+        &mut self,
+        s: &PolicySource,
+        oi: usize,
+        org: &OrgSource,
+        table: &PermissionTable,
+        env_owner: &HashMap<&str, &str>,
+        issuers: &[Issuer],
+        routes: &[Route],
+        shared: &[Role],
+    ) -> PolicyData {
+        let base = format!("/orgs/{oi}");
+        let mut roles: Vec<Role> = shared.to_vec();
+        let mut ctx = OrgCtx {
+            org: &org.id,
+            roles: HashMap::new(),
+            role_scopes: s.roles.iter().map(|r| r.scope).collect(),
+            envs: HashMap::new(),
+            groups: HashMap::new(),
+            users: HashMap::new(),
+            services: HashMap::new(),
+            env_owner,
+        };
+        for (i, r) in s.roles.iter().enumerate() {
+            ctx.roles.entry(r.id.as_str()).or_insert(i as u32);
+        }
+        for (ri, r) in org.roles.iter().enumerate() {
+            let at = format!("{base}/roles/{ri}");
+            if ctx.roles.contains_key(r.id.as_str()) {
+                self.error(
+                    format!("{at}/id"),
+                    format!("duplicate role id `{}`", r.id),
+                    Some("custom role ids must differ from shared ones and each other".into()),
+                );
+            }
+            roles.push(self.role(&at, r, table));
+            ctx.roles
+                .entry(r.id.as_str())
+                .or_insert(roles.len() as u32 - 1);
+            ctx.role_scopes.push(r.scope);
+        }
+        for (ri, r) in org.roles.iter().enumerate() {
+            let at = format!("{base}/roles/{ri}");
+            let assign = self.assignable(&at, &r.can_assign, &ctx.roles);
+            if let Some(role) = roles.get_mut(s.roles.len() + ri) {
+                role.can_assign = assign;
+            }
+        }
+        let mut envs = Vec::new();
+        for (ei, e) in org.environments.iter().enumerate() {
+            if !valid_id(&e.id) {
+                self.error(
+                    format!("{base}/environments/{ei}/id"),
+                    format!("`{}` is not a valid id", e.id),
+                    None,
+                );
+            }
+            self.attrs(&format!("{base}/environments/{ei}/attrs"), &e.attrs);
+            ctx.envs.insert(e.id.as_str(), envs.len() as u32);
+            envs.push(Environment {
+                id: e.id.clone(),
+                attrs: e.attrs.clone(),
+            });
+        }
+        let mut groups = Vec::new();
+        for (gi, g) in org.groups.iter().enumerate() {
+            if ctx.groups.insert(g.id.as_str(), gi as u32).is_some() {
+                self.error(
+                    format!("{base}/groups/{gi}/id"),
+                    format!("duplicate group id `{}`", g.id),
+                    None,
+                );
+            }
+            groups.push(Group { id: g.id.clone() });
+        }
+        let mut members = Vec::new();
+        for (ui, u) in org.users.iter().enumerate() {
+            let at = format!("{base}/users/{ui}");
+            if !valid_id(&u.id) {
+                self.error(
+                    format!("{at}/id"),
+                    format!("`{}` is not a valid id", u.id),
+                    None,
+                );
+            }
+            if ctx
+                .users
+                .insert(u.id.as_str(), members.len() as u32)
+                .is_some()
+            {
+                self.error(
+                    format!("{at}/id"),
+                    format!("duplicate user id `{}`", u.id),
+                    None,
+                );
+            }
+            self.attrs(&format!("{at}/attrs"), &u.attrs);
+            let groups = self.group_refs(&at, &u.groups, &ctx);
+            members.push(Member {
+                id: u.id.clone(),
+                kind: MemberKind::User,
+                client_id: None,
+                attrs: u.attrs.clone(),
+                groups,
+                disabled: u.disabled,
+            });
+        }
+        let mut clients = HashSet::new();
+        for (si, svc) in org.services.iter().enumerate() {
+            let at = format!("{base}/services/{si}");
+            if ctx
+                .services
+                .insert(svc.id.as_str(), members.len() as u32)
+                .is_some()
+            {
+                self.error(
+                    format!("{at}/id"),
+                    format!("duplicate service id `{}`", svc.id),
+                    None,
+                );
+            }
+            if !clients.insert(svc.client_id.as_str()) || svc.client_id.is_empty() {
+                self.error(
+                    format!("{at}/client_id"),
+                    format!("client id `{}` is empty or used twice", svc.client_id),
+                    None,
+                );
+            }
+            self.attrs(&format!("{at}/attrs"), &svc.attrs);
+            let groups = self.group_refs(&at, &svc.groups, &ctx);
+            members.push(Member {
+                id: svc.id.clone(),
+                kind: MemberKind::Service,
+                client_id: Some(svc.client_id.clone()),
+                attrs: svc.attrs.clone(),
+                groups,
+                disabled: svc.disabled,
+            });
+        }
+        let mut bindings = Vec::new();
+        for (bi, b) in org.bindings.iter().enumerate() {
+            let at = format!("{base}/bindings/{bi}");
+            let target = self.target(
+                &at,
+                b.user.as_deref(),
+                b.group.as_deref(),
+                b.service.as_deref(),
+                false,
+                &ctx,
+            );
+            let (role, env) = self.role_place(&at, &b.role, b.env.as_deref(), &ctx);
+            let window = self.window(&at, &b.not_before, &b.not_after);
+            let condition = b
+                .when
+                .as_ref()
+                .and_then(|w| self.condition_root(&format!("{at}/when"), w));
+            let holder = b
+                .user
+                .as_deref()
+                .or(b.group.as_deref())
+                .or(b.service.as_deref())
+                .unwrap_or("?");
+            let id = b.id.clone().unwrap_or_else(|| match &b.env {
+                Some(e) => format!("{holder}:{}@{e}", b.role),
+                None => format!("{holder}:{}", b.role),
+            });
+            if let (Some(target), Some(role)) = (target, role) {
+                bindings.push(Binding {
+                    id: id.into(),
+                    role,
+                    target,
+                    env,
+                    window,
+                    condition: condition.map(Box::new),
+                });
+            }
+        }
+        for (di, d) in org.defaults.iter().enumerate() {
+            let at = format!("{base}/defaults/{di}");
+            let (role, env) = self.role_place(&at, &d.role, d.env.as_deref(), &ctx);
+            let id = d.id.clone().unwrap_or_else(|| match &d.env {
+                Some(e) => format!("default:{}@{e}", d.role),
+                None => format!("default:{}", d.role),
+            });
+            let condition = d
+                .when
+                .as_ref()
+                .and_then(|w| self.condition_root(&format!("{at}/when"), w));
+            if let Some(role) = role {
+                bindings.push(Binding {
+                    id: id.into(),
+                    role,
+                    target: Target::Everyone,
+                    env,
+                    window: Window::default(),
+                    condition: condition.map(Box::new),
+                });
+            }
+        }
+        let mut seen = HashMap::new();
+        for (i, b) in bindings.iter().enumerate() {
+            if let Some(first) = seen.insert(b.id.clone(), i) {
+                self.error(
+                    format!("{base}/bindings"),
+                    format!(
+                        "two bindings share the rule id `{}` (entries {first} and {i})",
+                        b.id
+                    ),
+                    Some("give one of them an explicit `id`".into()),
+                );
+            }
+        }
+        let mut overrides = Vec::new();
+        for (xi, o) in org.overrides.iter().enumerate() {
+            let at = format!("{base}/overrides/{xi}");
+            if seen.contains_key(o.id.as_str())
+                || org.overrides.iter().take(xi).any(|x| x.id == o.id)
+            {
+                self.error(
+                    format!("{at}/id"),
+                    format!("duplicate rule id `{}`", o.id),
+                    None,
+                );
+            }
+            let target = self.target(
+                &at,
+                o.user.as_deref(),
+                o.group.as_deref(),
+                o.service.as_deref(),
+                o.everyone,
+                &ctx,
+            );
+            let env = o
+                .env
+                .as_deref()
+                .and_then(|e| self.env_ref(&format!("{at}/env"), e, &ctx));
+            let permissions = self.perms(&format!("{at}/permissions"), table, &o.permissions);
+            if o.permissions.is_empty() {
+                self.error(
+                    format!("{at}/permissions"),
+                    "an override names at least one permission",
+                    None,
+                );
+            }
+            self.attrs(&format!("{at}/resource/attrs"), &o.resource.attrs);
+            let window = self.window(&at, &o.not_before, &o.not_after);
+            let condition = o
+                .when
+                .as_ref()
+                .and_then(|w| self.condition_root(&format!("{at}/when"), w));
+            if let Some(target) = target {
+                overrides.push(Override {
+                    id: o.id.as_str().into(),
+                    effect: match o.effect {
+                        EffectSource::Allow => Effect::Allow,
+                        EffectSource::Deny => Effect::Deny,
+                    },
+                    permissions,
+                    target,
+                    env,
+                    resource: ResourceSelector {
+                        resource_type: o.resource.resource_type.clone(),
+                        id_glob: o.resource.id.clone(),
+                        attrs: o.resource.attrs.clone(),
+                    },
+                    window,
+                    condition: condition.map(Box::new),
+                });
+            }
+        }
+        let mut subjects_before = Vec::new();
+        for (ri, r) in org.revocations.subjects.iter().enumerate() {
+            if let Some(t) = self.time(
+                &format!("{base}/revocations/subjects/{ri}/before"),
+                &Some(r.before.clone()),
+            ) {
+                subjects_before.push((r.sub.clone(), t));
+            }
+        }
+        PolicyData {
+            org: org.id.clone(),
+            permissions: table.names().to_vec(),
+            roles,
+            envs,
+            groups,
+            members,
+            bindings,
+            overrides,
+            issuers: issuers.to_vec(),
+            revocations: Revocations {
+                token_ids: org.revocations.token_ids.clone(),
+                subjects_before,
+            },
+            routes: routes.to_vec(),
+        }
+    }
+
+    pub(super) fn assignable(
+        &mut self,
+        at: &str,
+        ids: &[String],
+        roles: &HashMap<&str, u32>,
+    ) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (ai, id) in ids.iter().enumerate() {
+            match roles.get(id.as_str()) {
+                Some(&ri) => out.push(ri),
+                None => self.error(
+                    format!("{at}/can_assign/{ai}"),
+                    format!("unknown role `{id}`"),
+                    closest(id, roles.keys().copied()).map(|c| format!("did you mean `{c}`?")),
+                ),
+            }
+        }
+        out
+    }
+
+    pub(super) fn attrs(&mut self, at: &str, attrs: &Attrs) {
+        for (k, v) in attrs {
+            if v.depth() > MAX_VALUE_DEPTH {
+                self.error(
+                    format!("{at}/{k}"),
+                    "attribute values are scalars or lists of scalars",
+                    None,
+                );
+            }
+        }
+    }
+
+    pub(super) fn group_refs(&mut self, at: &str, names: &[String], ctx: &OrgCtx<'_>) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (gi, g) in names.iter().enumerate() {
+            match ctx.groups.get(g.as_str()) {
+                Some(&i) => out.push(i),
+                None => self.error(
+                    format!("{at}/groups/{gi}"),
+                    format!("unknown group `{g}`"),
+                    closest(g, ctx.groups.keys().copied())
+                        .map(|c| format!("did you mean `{c}`?"))
+                        .or(Some("declare it under `groups`".into())),
+                ),
+            }
+        }
+        out
+    }
+
+    pub(super) fn env_ref(&mut self, at: &str, env: &str, ctx: &OrgCtx<'_>) -> Option<EnvSelector> {
+        if env == "*" {
+            return Some(EnvSelector::All);
+        }
+        if let Some(&i) = ctx.envs.get(env) {
+            return Some(EnvSelector::One(i));
+        }
+        match ctx.env_owner.get(env) {
+            Some(owner) => self.error(
+                at,
+                format!(
+                    "environment `{env}` belongs to org `{owner}`, not `{}`",
+                    ctx.org
+                ),
+                Some(format!("bind it in org `{owner}`")),
+            ),
+            None => self.error(
+                at,
+                format!("unknown environment `{env}`"),
+                closest(env, ctx.envs.keys().copied())
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .or(Some("use an id from `environments`, or `*`".into())),
+            ),
+        }
+        None
+    }
+
+    pub(super) fn role_place(
+        &mut self,
+        at: &str,
+        role: &str,
+        env: Option<&str>,
+        ctx: &OrgCtx<'_>,
+    ) -> (Option<u32>, Option<EnvSelector>) {
+        let Some(&ri) = ctx.roles.get(role) else {
+            self.error(
+                format!("{at}/role"),
+                format!("unknown role `{role}`"),
+                closest(role, ctx.roles.keys().copied()).map(|c| format!("did you mean `{c}`?")),
+            );
+            return (None, None);
+        };
+        let scope = ctx.role_scopes.get(ri as usize).copied();
+        match (scope, env) {
+            (Some(ScopeSource::Org), Some(_)) => {
+                self.error(
+                    format!("{at}/env"),
+                    format!("`{role}` is an org role; it applies org-wide"),
+                    Some("remove `env`, or bind an env role".into()),
+                );
+                (None, None)
+            }
+            (Some(ScopeSource::Env), None) => {
+                self.error(
+                    format!("{at}/env"),
+                    format!("`{role}` is an env role; name its environment"),
+                    Some("set `env` to an environment id or `*`".into()),
+                );
+                (None, None)
+            }
+            (_, Some(e)) => match self.env_ref(&format!("{at}/env"), e, ctx) {
+                Some(sel) => (Some(ri), Some(sel)),
+                None => (None, None),
+            },
+            _ => (Some(ri), None),
+        }
+    }
+
+    pub(super) fn target(
+        &mut self,
+        at: &str,
+        user: Option<&str>,
+        group: Option<&str>,
+        service: Option<&str>,
+        everyone: bool,
+        ctx: &OrgCtx<'_>,
+    ) -> Option<Target> {
+        let given = usize::from(user.is_some())
+            + usize::from(group.is_some())
+            + usize::from(service.is_some())
+            + usize::from(everyone);
+        if given != 1 {
+            self.error(
+                at,
+                "name exactly one of `user`, `group`, `service`, `everyone`",
+                None,
+            );
+            return None;
+        }
+        let lookup = |kind: &str,
+                      name: &str,
+                      map: &HashMap<&str, u32>|
+         -> Result<u32, (String, String, Option<String>)> {
+            map.get(name).copied().ok_or_else(|| {
+                (
+                    format!("{at}/{kind}"),
+                    format!("unknown {kind} `{name}`"),
+                    closest(name, map.keys().copied()).map(|c| format!("did you mean `{c}`?")),
+                )
+            })
+        };
+        let found = if let Some(u) = user {
+            lookup("user", u, &ctx.users).map(Target::Member)
+        } else if let Some(g) = group {
+            lookup("group", g, &ctx.groups).map(Target::Group)
+        } else if let Some(s) = service {
+            lookup("service", s, &ctx.services).map(Target::Member)
+        } else {
+            Ok(Target::Everyone)
+        };
+        match found {
+            Ok(t) => Some(t),
+            Err((p, m, h)) => {
+                self.error(p, m, h);
+                None
+            }
+        }
+    }
+}
