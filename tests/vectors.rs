@@ -138,7 +138,7 @@ fn every_attack_vector_is_refused_as_an_invalid_token() {
             case["name"]
         );
         assert_eq!(
-            Some(d.detail.unwrap_or_default()),
+            d.detail.map(|d| d.code()),
             case["detail"].as_str(),
             "`{}`",
             case["name"]

@@ -343,7 +343,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(BundleHeader, &[u8]), BundleError> {
 }
 
 /// Verifies a bundle's signature with the trusted key it names; returns header and body.
-pub fn verify<'b>(
+pub(crate) fn verify<'b>(
     bytes: &'b [u8],
     keys: &BundleKeys,
 ) -> Result<(BundleHeader, &'b [u8]), BundleError> {

@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
+use sha2::Digest as _;
+
 use serde::Serialize;
 
 use super::engine::{
-    Decision, Engine, Reason, Request, Resolved, Resource, TokenFacts, TraceStep, Tracer,
+    Decision, Engine, Reason, Request, Resolved, Resource, Stamp, TokenFacts, TraceStep, Tracer,
 };
+use super::Detail;
 use crate::bundle::{self, BundleError, BundleHeader, BundleKeys, LoadOptions};
 use crate::model::{Policy, PolicyData, RoleScope, Target};
 use crate::token::{self, TokenError, VerifiedToken, VerifyOptions};
@@ -27,6 +30,8 @@ pub struct Authorizer {
     policy: Policy,
     version: u64,
     header: Option<BundleHeader>,
+    /// Marks the token facts and resolved names this authorizer works out.
+    stamp: Stamp,
 }
 
 /// A decision together with the trace of the rules considered.
@@ -132,7 +137,15 @@ impl Authorizer {
         options: LoadOptions,
     ) -> Result<Self, BundleError> {
         let (header, policy) = bundle::load(bytes, keys, options)?;
+        // The signature covers every byte: two bundles with one signature are one bundle.
+        let signature = bytes
+            .get(bytes.len().saturating_sub(8)..)
+            .unwrap_or_default();
         Ok(Authorizer {
+            stamp: Stamp {
+                version: header.version,
+                digest: digest(signature),
+            },
             policy,
             version: header.version,
             header: Some(header),
@@ -142,11 +155,28 @@ impl Authorizer {
     /// An unsigned authorizer over a policy compiled in this process (playground, policy
     /// tests). It can never be created from bundle bytes.
     pub fn preview(data: PolicyData, version: u64) -> Result<Self, crate::model::ModelError> {
-        Ok(Authorizer {
-            policy: Policy::new(data)?,
+        // Previews of one version differ by their content, so the stamp digests the body.
+        let body = bundle::encode_body(&data);
+        Ok(Self::unsigned(Policy::new(data)?, version, &body))
+    }
+
+    /// An unsigned preview from a bundle body compiled in this process (the npm package's
+    /// compiler module hands one over). It can never be created from signed bundle bytes.
+    pub fn preview_from_body(body: &[u8], version: u64) -> Result<Self, BundleError> {
+        let policy = Policy::new(bundle::decode_body(body)?).map_err(BundleError::Invalid)?;
+        Ok(Self::unsigned(policy, version, body))
+    }
+
+    fn unsigned(policy: Policy, version: u64, body: &[u8]) -> Self {
+        Authorizer {
+            stamp: Stamp {
+                version,
+                digest: digest(&sha2::Sha256::digest(body)),
+            },
+            policy,
             version,
             header: None,
-        })
+        }
     }
 
     /// Where the policy came from.
@@ -177,7 +207,15 @@ impl Authorizer {
         Engine {
             policy: &self.policy,
             version: self.version,
+            stamp: self.stamp,
         }
+    }
+
+    /// Whether this authorizer, or another of the same bundle, worked out `facts`. A caller
+    /// that keeps a token's facts beside the token (a cache of verified tokens) reuses the
+    /// verification only when this holds.
+    pub fn made(&self, facts: &TokenFacts) -> bool {
+        facts.stamp == self.stamp
     }
 
     /// Verifies a token against the bundle's issuers.
@@ -261,7 +299,7 @@ impl Authorizer {
     ) -> Decision {
         match self.verify_token(token, options) {
             Ok(t) => self.check(&t, request, options.now),
-            Err(e) => Decision::invalid_token(self.version, e.code()),
+            Err(e) => Decision::invalid_token(self.version, e),
         }
     }
 
@@ -491,7 +529,7 @@ impl Authorizer {
         let engine = self.engine();
         let policy = &self.policy;
         let Some(role_index) = policy.role_index(role) else {
-            return engine.decision(Reason::NoMatchingGrant, None, Some("unknown_role"));
+            return engine.decision(Reason::NoMatchingGrant, None, Some(Detail::UnknownRole));
         };
         let mut assignable: Vec<(u32, Arc<str>)> = Vec::new();
         for b in policy.bindings_of(actor) {
@@ -511,7 +549,11 @@ impl Authorizer {
             }
         }
         let Some((_, rule)) = assignable.iter().find(|(r, _)| *r == role_index) else {
-            return engine.decision(Reason::NoMatchingGrant, None, Some("role_not_assignable"));
+            return engine.decision(
+                Reason::NoMatchingGrant,
+                None,
+                Some(Detail::RoleNotAssignable),
+            );
         };
         // The assignment touches the user's roles at its own scope: their org roles for an
         // org role, their roles in that environment for an env role.
@@ -519,7 +561,7 @@ impl Authorizer {
             .role(role_index)
             .is_some_and(|r| r.scope == RoleScope::Env);
         if env_scoped && env_index.is_none() {
-            return engine.decision(Reason::NoMatchingGrant, None, Some("env_role_needs_env"));
+            return engine.decision(Reason::NoMatchingGrant, None, Some(Detail::EnvRoleNeedsEnv));
         }
         if let Some(target) = policy.user_index(user) {
             for &b in policy.direct_bindings_of(target) {
@@ -538,7 +580,7 @@ impl Authorizer {
                     return engine.decision(
                         Reason::NoMatchingGrant,
                         Some(binding.id.clone()),
-                        Some("target_holds_unassignable_role"),
+                        Some(Detail::TargetHoldsUnassignableRole),
                     );
                 }
             }
@@ -547,9 +589,19 @@ impl Authorizer {
     }
 }
 
+/// The first eight bytes of `bytes` (zeros where it is shorter).
+fn digest(bytes: &[u8]) -> [u8; 8] {
+    let mut out = [0; 8];
+    for (o, b) in out.iter_mut().zip(bytes) {
+        *o = *b;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decide::Resolved;
     use crate::testing::{authorizer, request, token, NOW};
     use crate::token::TokenKind::{EnvAuth, OrgAuth};
 
@@ -580,7 +632,11 @@ mod tests {
         );
         assert_eq!(
             (d.reason, d.detail, d.bundle_version),
-            (Reason::InvalidToken, Some("token_malformed"), 3)
+            (
+                Reason::InvalidToken,
+                Some(Detail::Token(TokenError::Malformed("segments"))),
+                3
+            )
         );
         assert_eq!(a.provenance(), Provenance::UnsignedPreview);
     }
@@ -619,7 +675,7 @@ mod tests {
         assert!(d(&mia, "editor", "newbie", Some("dev")).allowed);
         assert_eq!(
             d(&mia, "member", "newbie", None).detail,
-            Some("role_not_assignable")
+            Some(Detail::RoleNotAssignable)
         );
         assert_eq!(
             d(&mia, "editor", "olga", Some("dev")).reason,
@@ -628,9 +684,94 @@ mod tests {
         );
         assert_eq!(
             d(&mia, "editor", "newbie", None).detail,
-            Some("env_role_needs_env")
+            Some(Detail::EnvRoleNeedsEnv)
         );
         let d2 = a.delegation(&mia, DelegationAction::Remove, "member", "olga", None, NOW);
-        assert_eq!(d2.detail, Some("role_not_assignable"));
+        assert_eq!(d2.detail, Some(Detail::RoleNotAssignable));
+    }
+
+    /// The authorizer of the test source with one edit applied, as a preview of `version`.
+    fn edited(version: u64, edit: impl FnOnce(&mut serde_json::Value)) -> Authorizer {
+        let mut source = crate::testing::source();
+        edit(&mut source);
+        let parsed = crate::source::parse_source(source.to_string().as_bytes()).unwrap();
+        let data = crate::source::compile(&parsed).unwrap().remove(0);
+        Authorizer::preview(data, version).unwrap()
+    }
+
+    #[test]
+    fn facts_and_names_another_authorizer_made_are_worked_out_again() {
+        // In the second bundle mia is disabled and `dev` is the first environment no more:
+        // facts or names carried over would decide with the first bundle's indices.
+        let first = authorizer();
+        let second = edited(3, |s| {
+            s["orgs"][0]["users"][1]["disabled"] = serde_json::json!(true);
+            let envs = s["orgs"][0]["environments"].as_array_mut().unwrap();
+            envs.reverse();
+        });
+        let t = token(&first, EnvAuth, "mia", Some("dev"), |_| {});
+        let r = request("doc:edit", Some("dev"));
+        let (facts, resolved) = (first.token_facts(&t), first.resolve(&r));
+        assert!(first.made(&facts));
+        assert!(!second.made(&facts), "same version, other content");
+        assert_eq!(
+            first.check_resolved(&t, &facts, &r, &resolved, NOW).reason,
+            Reason::Allowed
+        );
+        let d = second.check_resolved(&t, &facts, &r, &resolved, NOW);
+        assert_eq!(d, second.check(&t, &r, NOW));
+        assert_eq!(
+            (d.reason, d.detail),
+            (Reason::Revoked, Some(Detail::MemberDisabled))
+        );
+        // Names alone from the other authorizer: worked out again as well.
+        let own_facts = second.token_facts(&t);
+        let d = second.check_resolved(&t, &own_facts, &r, &resolved, NOW);
+        assert_eq!(d, second.check(&t, &r, NOW));
+    }
+
+    #[test]
+    fn names_put_together_from_two_authorizers_are_trusted_by_neither() {
+        let first = authorizer();
+        let second = edited(4, |_| {});
+        let t = token(&first, EnvAuth, "mia", Some("dev"), |_| {});
+        let r = request("doc:edit", Some("prod"));
+        let action = first.resolve_names(Some("doc:edit"), None, None);
+        let env = second.resolve_names(None, Some("dev"), None);
+        let mixed = Resolved::combine(&action, Some(&env), None);
+        // Trusted, these names would put the request in `dev`, the token's environment.
+        let facts = first.token_facts(&t);
+        let d = first.check_resolved(&t, &facts, &r, &mixed, NOW);
+        assert_eq!(d.reason, Reason::CrossEnvironment);
+        let own_env = first.resolve_names(None, Some("prod"), None);
+        let own = Resolved::combine(&action, Some(&own_env), None);
+        assert_eq!(
+            own,
+            first.resolve(&r),
+            "names of one authorizer combine into a request's"
+        );
+    }
+
+    #[test]
+    fn one_bundle_loaded_twice_makes_the_same_facts() {
+        let a = authorizer();
+        let b = authorizer();
+        let t = token(&a, EnvAuth, "mia", Some("dev"), |_| {});
+        assert!(b.made(&a.token_facts(&t)));
+        assert!(
+            !edited(4, |_| {}).made(&a.token_facts(&t)),
+            "another version"
+        );
+    }
+
+    #[test]
+    fn every_detail_has_one_code() {
+        let codes: Vec<&str> = Detail::codes().collect();
+        let unique: std::collections::BTreeSet<&str> = codes.iter().copied().collect();
+        assert_eq!(unique.len(), codes.len());
+        for d in Detail::DECISION {
+            assert_eq!(d.to_string(), d.code());
+            assert_eq!(serde_json::to_value(d).unwrap(), d.code());
+        }
     }
 }

@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::Detail;
 use crate::model::Attrs;
 use crate::model::{evaluate, Condition, Scope};
 use crate::model::{glob_match, Effect, Policy, ResourceSelector, RoleScope};
 use crate::model::{PermSet, PermissionIndex};
-use crate::token::{TokenKind, VerifiedToken};
+use crate::token::{TokenError, TokenKind, VerifiedToken};
 
 /// The one reason a decision gives, in order of precedence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -145,18 +146,18 @@ pub struct Decision {
     pub bundle_version: u64,
     /// A stable code refining the reason (a token error, `undeclared_permission`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<&'static str>,
+    pub detail: Option<Detail>,
 }
 
 impl Decision {
     /// A denial for a token that could not be verified.
-    pub fn invalid_token(bundle_version: u64, detail: &'static str) -> Self {
+    pub fn invalid_token(bundle_version: u64, error: TokenError) -> Self {
         Decision {
             allowed: false,
             reason: Reason::InvalidToken,
             rule: None,
             bundle_version,
-            detail: Some(detail),
+            detail: Some(Detail::Token(error)),
         }
     }
 }
@@ -183,31 +184,65 @@ impl EnvRef {
     }
 }
 
-/// What one policy makes of one verified token: its member, whether it is revoked, its
-/// organization and environment. It depends only on the token and the policy, so a caller
-/// that decides many requests for one token works it out once.
+/// Which authorizer worked something out: its bundle version and a digest of the bytes it was
+/// loaded from (a signed bundle's signature, a preview's body). Authorizers of the same bundle
+/// share a stamp, and they decide alike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TokenFacts {
-    /// The member the token speaks for.
-    pub member: Option<u32>,
-    /// Why the token is revoked (`token_revoked`, `subject_revoked`, `member_disabled`).
-    pub revoked: Option<&'static str>,
-    /// Whether the token's organization is the policy's.
-    pub same_org: bool,
-    /// The token's environment.
-    pub env: EnvRef,
+pub(crate) struct Stamp {
+    pub version: u64,
+    pub digest: [u8; 8],
 }
 
-/// A request's names looked up in one policy: the permission, the environment and whether
-/// the organization named is another one.
+/// What one authorizer makes of one verified token: its member, whether it is revoked, its
+/// organization and environment. It depends only on the token and the bundle, so a caller that
+/// decides many requests for one token works it out once ([`Authorizer::token_facts`]) and
+/// hands it back to [`Authorizer::check_resolved`]. It is stamped with the authorizer that
+/// made it: another authorizer works the facts out again rather than trust them.
+///
+/// [`Authorizer::token_facts`]: super::Authorizer::token_facts
+/// [`Authorizer::check_resolved`]: super::Authorizer::check_resolved
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenFacts {
+    pub(crate) stamp: Stamp,
+    /// The member the token speaks for.
+    pub(crate) member: Option<u32>,
+    /// Why the token is revoked (`token_revoked`, `subject_revoked`, `member_disabled`).
+    pub(crate) revoked: Option<Detail>,
+    /// Whether the token's organization is the policy's.
+    pub(crate) same_org: bool,
+    /// The token's environment.
+    pub(crate) env: EnvRef,
+}
+
+/// A request's names looked up by one authorizer: the permission, the environment and whether
+/// the organization named is another one. Stamped like [`TokenFacts`]: an authorizer that did
+/// not make it looks the request's names up again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Resolved {
+    /// `None` when put together from the names of different authorizers.
+    pub(crate) stamp: Option<Stamp>,
     /// The permission asked for, if declared.
-    pub permission: Option<PermissionIndex>,
+    pub(crate) permission: Option<PermissionIndex>,
     /// The resource's environment.
-    pub env: EnvRef,
+    pub(crate) env: EnvRef,
     /// Whether the resource names an organization other than the policy's.
-    pub other_org: bool,
+    pub(crate) other_org: bool,
+}
+
+impl Resolved {
+    /// A request's names put together from names looked up one at a time
+    /// ([`Authorizer::resolve_names`](super::Authorizer::resolve_names)): the permission of
+    /// `action`, the environment of `env` and the organization of `org`, each absent when
+    /// `None`. Names from different authorizers make a `Resolved` no authorizer trusts.
+    pub fn combine(action: &Resolved, env: Option<&Resolved>, org: Option<&Resolved>) -> Resolved {
+        let same = |other: Option<&Resolved>| other.is_none_or(|o| o.stamp == action.stamp);
+        Resolved {
+            stamp: action.stamp.filter(|_| same(env) && same(org)),
+            permission: action.permission,
+            env: env.map_or(EnvRef::Absent, |e| e.env),
+            other_org: org.is_some_and(|o| o.other_org),
+        }
+    }
 }
 
 /// One step of an explanation.
@@ -256,6 +291,7 @@ impl Tracer<'_> {
 pub(crate) struct Engine<'p> {
     pub policy: &'p Policy,
     pub version: u64,
+    pub stamp: Stamp,
 }
 
 /// The outcome of looking for a grant.
@@ -268,12 +304,7 @@ enum Grant {
 const NO_ATTRS: &Attrs = &Attrs::new();
 
 impl<'p> Engine<'p> {
-    fn decide(
-        &self,
-        reason: Reason,
-        rule: Option<Arc<str>>,
-        detail: Option<&'static str>,
-    ) -> Decision {
+    fn decide(&self, reason: Reason, rule: Option<Arc<str>>, detail: Option<Detail>) -> Decision {
         Decision {
             allowed: reason == Reason::Allowed,
             reason,
@@ -296,21 +327,22 @@ impl<'p> Engine<'p> {
         let policy = self.policy;
         let member = self.member_of(token);
         let revoked = if policy.is_token_revoked(token.jti()) {
-            Some("token_revoked")
+            Some(Detail::TokenRevoked)
         } else if policy
             .subject_revoked_before(token.sub())
             .is_some_and(|t| token.iat() < t)
         {
-            Some("subject_revoked")
+            Some(Detail::SubjectRevoked)
         } else if member
             .and_then(|m| policy.member(m))
             .is_some_and(|m| m.disabled)
         {
-            Some("member_disabled")
+            Some(Detail::MemberDisabled)
         } else {
             None
         };
         TokenFacts {
+            stamp: self.stamp,
             member,
             revoked,
             same_org: token.org() == policy.org(),
@@ -347,6 +379,7 @@ impl<'p> Engine<'p> {
         org: Option<&str>,
     ) -> Resolved {
         Resolved {
+            stamp: Some(self.stamp),
             permission: permission.and_then(|p| self.policy.permissions().index(p)),
             env: self.env_ref(env),
             other_org: org.is_some_and(|o| o != self.policy.org()),
@@ -378,15 +411,15 @@ impl<'p> Engine<'p> {
     ) -> Result<(u32, Option<u32>), Decision> {
         if let Err(e) = token.check_time(now) {
             trace.step("token", None, "fail", || e.to_string());
-            return Err(self.decide(Reason::InvalidToken, None, Some(e.code())));
+            return Err(self.decide(Reason::InvalidToken, None, Some(Detail::Token(e))));
         }
         trace.step("token", None, "pass", || {
             format!("{} token of `{}`", token.kind().as_str(), token.sub())
         });
         if let Some(detail) = facts.revoked {
             trace.step("revocation", None, "fail", || match detail {
-                "token_revoked" => format!("token id `{}` is revoked", token.jti()),
-                "subject_revoked" => format!(
+                Detail::TokenRevoked => format!("token id `{}` is revoked", token.jti()),
+                Detail::SubjectRevoked => format!(
                     "tokens of `{}` issued before the cut-off are revoked",
                     token.sub()
                 ),
@@ -462,6 +495,17 @@ impl<'p> Engine<'p> {
         now: i64,
         trace: &mut Tracer<'_>,
     ) -> Decision {
+        // Facts and names another authorizer made are worked out again, never trusted.
+        let facts = &if facts.stamp == self.stamp {
+            *facts
+        } else {
+            self.token_facts(token)
+        };
+        let resolved = &if resolved.stamp == Some(self.stamp) {
+            *resolved
+        } else {
+            self.resolve(request)
+        };
         let resource = &request.resource;
         let (m, env) = match self.gate_resolved(token, facts, resource, resolved, now, trace) {
             Ok(v) => v,
@@ -474,7 +518,11 @@ impl<'p> Engine<'p> {
             trace.step("grant", None, "fail", || {
                 format!("`{}` is not a declared permission", request.action)
             });
-            return self.decide(Reason::NoMatchingGrant, None, Some("undeclared_permission"));
+            return self.decide(
+                Reason::NoMatchingGrant,
+                None,
+                Some(Detail::UndeclaredPermission),
+            );
         };
         let env_attrs = env
             .and_then(|e| self.policy.env(e))
@@ -507,7 +555,7 @@ impl<'p> Engine<'p> {
             Grant::Capped(rule) => self.decide(
                 Reason::NoMatchingGrant,
                 Some(rule),
-                Some("above_env_ceiling"),
+                Some(Detail::AboveEnvCeiling),
             ),
             Grant::None => self.decide(Reason::NoMatchingGrant, None, None),
         }
@@ -697,7 +745,7 @@ fn override_env_covers(selector: Option<crate::model::EnvSelector>, env: Option<
 }
 
 /// Whether a resource selector matches a resource.
-pub fn selector_matches(selector: &ResourceSelector, resource: &Resource) -> bool {
+pub(crate) fn selector_matches(selector: &ResourceSelector, resource: &Resource) -> bool {
     selector
         .resource_type
         .as_deref()
@@ -728,7 +776,7 @@ impl<'p> Engine<'p> {
         &self,
         reason: Reason,
         rule: Option<Arc<str>>,
-        detail: Option<&'static str>,
+        detail: Option<Detail>,
     ) -> Decision {
         self.decide(reason, rule, detail)
     }
@@ -846,11 +894,11 @@ mod tests {
             (
                 Reason::NoMatchingGrant,
                 Some("writers:editor@*"),
-                Some("above_env_ceiling")
+                Some(Detail::AboveEnvCeiling)
             )
         );
         let d = a.check(&t, &request("doc:fly", Some("dev")), NOW);
-        assert_eq!(d.detail, Some("undeclared_permission"));
+        assert_eq!(d.detail, Some(Detail::UndeclaredPermission));
     }
 
     #[test]
@@ -860,7 +908,10 @@ mod tests {
         let d = a.check(&t, &request("doc:read", Some("dev")), NOW + 301 + 30);
         assert_eq!(
             (d.reason, d.detail),
-            (Reason::InvalidToken, Some("token_expired"))
+            (
+                Reason::InvalidToken,
+                Some(Detail::Token(TokenError::Expired))
+            )
         );
     }
 
@@ -880,7 +931,7 @@ mod tests {
         };
         assert_eq!(
             decide(NOW - 11),
-            (Reason::Revoked, Some("subject_revoked")),
+            (Reason::Revoked, Some(Detail::SubjectRevoked)),
             "issued a second before the instant"
         );
         assert_eq!(

@@ -3,13 +3,15 @@
 //! the trace of a decision.
 
 mod authorizer;
+mod detail;
 mod engine;
+
+pub use detail::Detail;
 
 pub use authorizer::{
     Authorizer, BatchTooLarge, DelegationAction, EffectivePermissions, Explanation, HeldRole,
     Provenance, Restriction, MAX_BATCH,
 };
 pub use engine::{
-    selector_matches, Context, Decision, EnvRef, Reason, Request, Resolved, Resource, TokenFacts,
-    TraceStep,
+    Context, Decision, EnvRef, Reason, Request, Resolved, Resource, TokenFacts, TraceStep,
 };

@@ -22,7 +22,8 @@ pub(crate) use condition::evaluate;
 pub use condition::{
     AttrRef, Condition, Operand, Scope, Subject, MAX_CONDITION_DEPTH, MAX_CONDITION_NODES,
 };
-pub use permission::{split_permission, PatternError, PermSet, PermissionIndex, PermissionTable};
+pub(crate) use permission::split_permission;
+pub use permission::{PatternError, PermSet, PermissionIndex, PermissionTable};
 pub use route::{
     check_id, match_route, CanonicalPath, EnvSource, IdError, IdPattern, IdPatternError, PathError,
     Route, RouteMatch, RouteTemplate, Segment, TemplateError, MAX_ID_PATTERN_BYTES, MAX_PATH_BYTES,
@@ -715,7 +716,7 @@ fn by_target<I: Iterator<Item = Target> + Clone>(
 }
 
 /// Whether `id` matches `glob`, where `*` matches any run of characters.
-pub fn glob_match(glob: &str, id: &str) -> bool {
+pub(crate) fn glob_match(glob: &str, id: &str) -> bool {
     let mut parts = glob.split('*');
     let Some(first) = parts.next() else {
         return true;

@@ -214,7 +214,7 @@ impl PermissionTable {
 }
 
 /// Splits `type:verb` into its parts when both are non-empty identifiers.
-pub fn split_permission(name: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_permission(name: &str) -> Option<(&str, &str)> {
     let (ty, verb) = name.split_once(':')?;
     let ok = |s: &str, star: bool| {
         (!s.is_empty() && s.len() <= 64 && s.bytes().all(is_ident_byte)) || (star && s == "*")

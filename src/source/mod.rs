@@ -13,7 +13,7 @@ mod types;
 
 use compile::{valid_id, Compiler};
 pub use error::{CompileError, PolicyError};
-pub use suggest::closest;
+use suggest::closest;
 pub use types::*;
 
 use std::collections::{HashMap, HashSet};

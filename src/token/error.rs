@@ -3,7 +3,7 @@
 use super::MAX_TOKEN_BYTES;
 
 /// Why a token was refused. Every variant decides `invalid_token`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenError {
     /// Longer than [`MAX_TOKEN_BYTES`].
@@ -52,6 +52,31 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// Every code [`TokenError::code`] gives, in the order of the variants.
+    pub const CODES: [&'static str; 21] = [
+        "token_too_large",
+        "token_malformed",
+        "token_bad_json",
+        "token_unsupported_alg",
+        "token_forbidden_header",
+        "token_unsupported_crit",
+        "token_missing_typ",
+        "token_wrong_typ",
+        "token_missing_kid",
+        "token_unknown_kid",
+        "token_alg_mismatch",
+        "token_kind_not_allowed",
+        "token_bad_signature",
+        "token_wrong_issuer",
+        "token_missing_claim",
+        "token_invalid_claim",
+        "token_wrong_audience",
+        "token_expired",
+        "token_not_yet_valid",
+        "token_issued_in_future",
+        "token_lifetime_too_long",
+    ];
+
     /// What the code leaves open, as a stable text: the claim of `token_missing_claim` and
     /// `token_invalid_claim` (`exp`), the header of `token_forbidden_header` (`jwk`), what
     /// is wrong with a `token_malformed` token (`segments`, `empty_header`,
@@ -138,3 +163,67 @@ impl std::fmt::Display for TokenError {
 }
 
 impl std::error::Error for TokenError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of each variant; the match makes a new variant fail to compile here.
+    fn every_variant() -> Vec<TokenError> {
+        let all = vec![
+            TokenError::TooLarge,
+            TokenError::Malformed("segments"),
+            TokenError::BadJson,
+            TokenError::UnsupportedAlgorithm,
+            TokenError::ForbiddenHeader("jwk"),
+            TokenError::UnsupportedCritical,
+            TokenError::MissingType,
+            TokenError::UnknownType,
+            TokenError::MissingKeyId,
+            TokenError::UnknownKey,
+            TokenError::AlgorithmMismatch,
+            TokenError::KindNotAllowed,
+            TokenError::BadSignature,
+            TokenError::WrongIssuer,
+            TokenError::MissingClaim("sub"),
+            TokenError::InvalidClaim("exp"),
+            TokenError::WrongAudience,
+            TokenError::Expired,
+            TokenError::NotYetValid,
+            TokenError::IssuedInFuture,
+            TokenError::LifetimeTooLong,
+        ];
+        for e in &all {
+            match e {
+                TokenError::TooLarge
+                | TokenError::Malformed(_)
+                | TokenError::BadJson
+                | TokenError::UnsupportedAlgorithm
+                | TokenError::ForbiddenHeader(_)
+                | TokenError::UnsupportedCritical
+                | TokenError::MissingType
+                | TokenError::UnknownType
+                | TokenError::MissingKeyId
+                | TokenError::UnknownKey
+                | TokenError::AlgorithmMismatch
+                | TokenError::KindNotAllowed
+                | TokenError::BadSignature
+                | TokenError::WrongIssuer
+                | TokenError::MissingClaim(_)
+                | TokenError::InvalidClaim(_)
+                | TokenError::WrongAudience
+                | TokenError::Expired
+                | TokenError::NotYetValid
+                | TokenError::IssuedInFuture
+                | TokenError::LifetimeTooLong => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_code_list_is_every_variant_code_in_order() {
+        let codes: Vec<&str> = every_variant().iter().map(TokenError::code).collect();
+        assert_eq!(codes, TokenError::CODES);
+    }
+}

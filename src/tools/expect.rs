@@ -256,7 +256,7 @@ pub fn run(file: &PolicyTestFile, orgs: &[PolicyData], version: u64) -> Result<T
                     (
                         d.reason,
                         d.rule.map(|r| r.to_string()),
-                        d.detail.map(str::to_owned),
+                        d.detail.map(|d| d.code().to_owned()),
                     )
                 }
                 (None, Some(del), None, Ok(token)) => {
@@ -271,7 +271,7 @@ pub fn run(file: &PolicyTestFile, orgs: &[PolicyData], version: u64) -> Result<T
                     (
                         d.reason,
                         d.rule.map(|r| r.to_string()),
-                        d.detail.map(str::to_owned),
+                        d.detail.map(|d| d.code().to_owned()),
                     )
                 }
                 (None, None, Some(perms), Ok(token)) => {

@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use portcullis::decide::TokenFacts;
+use portcullis::decide::{Detail, TokenFacts};
 use portcullis::model::match_route;
 use portcullis::token::UnverifiedToken;
 use portcullis::{
@@ -81,9 +81,9 @@ struct Loaded {
 
 struct CachedToken {
     token: Rc<VerifiedToken>,
-    /// What the bundle of `bundle_version` makes of the token: the same at every decision.
+    /// What the bundle that verified the token makes of it: the same at every decision,
+    /// and stamped with that bundle, so a newer one verifies the token again.
     facts: TokenFacts,
-    bundle_version: u64,
     org: String,
     last_used: Cell<u64>,
 }
@@ -455,7 +455,7 @@ impl Gateway {
         let raw = token.raw;
         let known = token.known.or_else(|| self.tokens.get(raw).cloned());
         if let Some(c) = known {
-            if c.bundle_version == authorizer.version() && c.org == authorizer.policy().org() {
+            if authorizer.made(&c.facts) {
                 c.token.check_time(now)?;
                 c.last_used.set(clock);
                 return Ok((c.token.clone(), c.facts));
@@ -485,7 +485,6 @@ impl Gateway {
         let entry = CachedToken {
             token: token.clone(),
             facts,
-            bundle_version: authorizer.version(),
             org: authorizer.policy().org().to_owned(),
             last_used: Cell::new(clock),
         };
@@ -809,7 +808,10 @@ impl Gateway {
         log.reason = d.reason.as_str().into();
         log.rule = d.rule.as_deref().map(str::to_owned);
         if d.reason == Reason::InvalidToken {
-            return unauthorized(d.detail.unwrap_or("token_invalid"), None, log);
+            return match d.detail {
+                Some(Detail::Token(e)) => unauthorized(e.code(), e.detail(), log),
+                other => unauthorized(other.map_or("token_invalid", |d| d.code()), None, log),
+            };
         }
         Plan::Respond {
             status: 403,

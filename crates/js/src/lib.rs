@@ -173,8 +173,9 @@ fn jwk_from_js(value: &JsValue) -> Result<Jwk, JsValue> {
 pub struct Session {
     token: VerifiedToken,
     bundle_version: u64,
-    /// The token's facts under one authorizer (by serial number), worked out on first use.
-    facts: std::cell::Cell<Option<(u32, portcullis::TokenFacts)>>,
+    /// The token's facts under the last authorizer that decided for it, worked out on
+    /// first use.
+    facts: std::cell::Cell<Option<portcullis::TokenFacts>>,
 }
 
 #[wasm_bindgen]
@@ -222,8 +223,6 @@ pub struct Authorizer {
     scratch: std::cell::RefCell<Request>,
     /// Names interned by [`Authorizer::intern`], looked up in this bundle once (number − 1).
     atoms: std::cell::RefCell<Vec<Atom>>,
-    /// Tells this authorizer's sessions' facts from another's (see [`Session`]).
-    serial: u32,
 }
 
 /// A name the package interned, with what it means in the authorizer's bundle as a
@@ -238,13 +237,6 @@ const MAX_ATOMS: usize = 8192;
 
 /// A packed decision that means "ask again on the general path" (a stale name number).
 const ASK_AGAIN: u32 = u32::MAX;
-
-/// Serial numbers of authorizers, so that a session tells which one worked out its facts.
-static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-
-fn next_serial() -> u32 {
-    SERIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
 
 /// Rule ids by number, and numbers by the address of the bundle's shared id (what a decision
 /// carries). A rule gets its number the first time a packed decision names it: numbering every
@@ -273,14 +265,14 @@ impl RuleTable {
 }
 
 /// Details a packed decision can name (index + 1 in bits 4–7); any other detail is 15.
-const PACKED_DETAILS: [&str; 7] = [
-    "token_expired",
-    "token_not_yet_valid",
-    "token_revoked",
-    "subject_revoked",
-    "member_disabled",
-    "undeclared_permission",
-    "above_env_ceiling",
+const PACKED_DETAILS: [portcullis::Detail; 7] = [
+    portcullis::Detail::Token(portcullis::TokenError::Expired),
+    portcullis::Detail::Token(portcullis::TokenError::NotYetValid),
+    portcullis::Detail::TokenRevoked,
+    portcullis::Detail::SubjectRevoked,
+    portcullis::Detail::MemberDisabled,
+    portcullis::Detail::UndeclaredPermission,
+    portcullis::Detail::AboveEnvCeiling,
 ];
 
 /// A decision as one number: reason (index in `Reason::ALL`) in bits 0–3, detail in bits 4–7
@@ -363,8 +355,8 @@ impl Authorizer {
     /// from signed bundles through `fromBundle`.
     #[wasm_bindgen(js_name = fromPreviewBody)]
     pub fn from_preview_body(body: &[u8]) -> Result<Authorizer, JsValue> {
-        let data = portcullis::bundle::decode_body(body).map_err(|e| core_error(&e.into()))?;
-        let inner = portcullis::Authorizer::preview(data, 0).map_err(|e| core_error(&e.into()))?;
+        let inner = portcullis::Authorizer::preview_from_body(body, 0)
+            .map_err(|e| core_error(&e.into()))?;
         Ok(Authorizer::around(inner))
     }
 
@@ -813,7 +805,6 @@ impl Authorizer {
             rules: std::cell::RefCell::default(),
             scratch: std::cell::RefCell::default(),
             atoms: std::cell::RefCell::default(),
-            serial: next_serial(),
         }
     }
 
@@ -823,16 +814,16 @@ impl Authorizer {
         &self,
         session: &'s Session,
     ) -> Result<(&'s VerifiedToken, portcullis::TokenFacts), JsValue> {
-        // Facts are kept only for a session this authorizer accepted, and neither side's
-        // bundle version changes: kept facts mean the check below passed already.
-        if let Some((serial, facts)) = session.facts.get() {
-            if serial == self.serial {
+        // Facts are kept only for a session an authorizer of this bundle accepted, and
+        // neither side's bundle version changes: facts it made mean the check below passed.
+        if let Some(facts) = session.facts.get() {
+            if self.inner.made(&facts) {
                 return Ok((&session.token, facts));
             }
         }
         let token = self.session(session)?;
         let facts = self.inner.token_facts(token);
-        session.facts.set(Some((self.serial, facts)));
+        session.facts.set(Some(facts));
         Ok((token, facts))
     }
 
@@ -862,11 +853,11 @@ impl Authorizer {
         ) else {
             return ASK_AGAIN;
         };
-        let resolved = portcullis::Resolved {
-            permission: action.meaning.permission,
-            env: env.map_or(portcullis::EnvRef::Absent, |a| a.meaning.env),
-            other_org: org.is_some_and(|a| a.meaning.other_org),
-        };
+        let resolved = portcullis::Resolved::combine(
+            &action.meaning,
+            env.map(|a| &a.meaning),
+            org.map(|a| &a.meaning),
+        );
         let mut request = self.scratch.borrow_mut();
         fill_request(
             &mut request,

@@ -9,7 +9,7 @@ use portcullis::time::{format_rfc3339, parse_rfc3339};
 use portcullis::tools::expect::{self, PolicyTestFile};
 use portcullis::tools::mint::Claims;
 use portcullis::{
-    Authorizer, Decision, Reason, Request, Resource, TokenKind, Value, VerifyOptions,
+    Authorizer, Decision, Detail, Reason, Request, Resource, TokenKind, Value, VerifyOptions,
 };
 use serde::Serialize;
 
@@ -507,7 +507,7 @@ pub fn check(out: &Output, r: &CheckRequest, explain: bool) -> Outcome {
     };
     let decision = match authorizer.verify_token(&token, &options) {
         Err(e) => {
-            let d = Decision::invalid_token(authorizer.version(), e.code());
+            let d = Decision::invalid_token(authorizer.version(), e);
             if explain {
                 let steps = vec![portcullis::TraceStep {
                     check: "token",
@@ -581,7 +581,7 @@ pub fn permissions(
     ) {
         Ok(v) => v,
         Err(e) => {
-            let d = Decision::invalid_token(authorizer.version(), e.code());
+            let d = Decision::invalid_token(authorizer.version(), e);
             out.emit(&d, || format!("DENY  invalid_token: {e}"));
             return Ok(1);
         }
@@ -741,7 +741,7 @@ fn delegation_check(
             reason: Reason::Revoked,
             rule: None,
             bundle_version: 0,
-            detail: Some("member_disabled"),
+            detail: Some(Detail::MemberDisabled),
         });
     }
     let env_index = match env {
@@ -795,12 +795,12 @@ pub fn users_change(out: &Output, r: &UserChangeRequest, add: bool) -> Outcome {
         let d = delegation_check(&data, r, action, role, env.as_deref(), now)?;
         if !d.allowed {
             let why = match d.detail {
-                Some("role_not_assignable") => format!(
+                Some(Detail::RoleNotAssignable) => format!(
                     "`{}` may not {} role `{role}`",
                     r.actor,
                     if add { "assign" } else { "remove" }
                 ),
-                Some("target_holds_unassignable_role") => format!(
+                Some(Detail::TargetHoldsUnassignableRole) => format!(
                     "`{}` holds a role `{}` may not manage{}",
                     r.user,
                     r.actor,
@@ -809,7 +809,7 @@ pub fn users_change(out: &Output, r: &UserChangeRequest, add: bool) -> Outcome {
                         .map(|x| format!(" ({x})"))
                         .unwrap_or_default()
                 ),
-                _ => format!("{} ({})", d.reason, d.detail.unwrap_or("")),
+                _ => format!("{} ({})", d.reason, d.detail.map_or("", |d| d.code())),
             };
             out.emit(
                 &Change {
