@@ -41,8 +41,8 @@ use portcullis_no_rng as _;
 
 pub use bundle::{BundleError, BundleHeader, BundleKeys, BundleSigner, LoadOptions};
 pub use decide::{
-    Authorizer, Context, Decision, DelegationAction, Detail, EffectivePermissions, EnvRef,
-    Explanation, Provenance, Reason, Request, Resolved, Resource, TokenFacts, TraceStep,
+    Authorizer, Context, Decision, Detail, EffectivePermissions, EnvRef, Explanation, Provenance,
+    Reason, Request, Resolved, Resource, TokenFacts, TraceStep,
 };
 pub use error::Error;
 pub use model::{Attrs, Value};

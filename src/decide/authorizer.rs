@@ -90,16 +90,6 @@ pub struct EffectivePermissions {
     pub bundle_version: u64,
 }
 
-/// Assign or remove a role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DelegationAction {
-    /// Give the role.
-    Assign,
-    /// Take it away.
-    Remove,
-}
-
 /// Most requests one [`Authorizer::check_many`] call decides.
 pub const MAX_BATCH: usize = 1000;
 
@@ -342,12 +332,7 @@ impl Authorizer {
             let Some(role) = policy.role(binding.role) else {
                 continue;
             };
-            let here = match (role.scope, env_index, binding.env) {
-                (RoleScope::Org, _, _) => true,
-                (RoleScope::Env, Some(e), Some(sel)) => sel.covers(e),
-                _ => false,
-            };
-            if !here || !binding.window.contains(now) {
+            if !binding.applies_in(role.scope, env_index) || !binding.window.contains(now) {
                 continue;
             }
             let via = match binding.target {
@@ -476,14 +461,13 @@ impl Authorizer {
                 })
     }
 
-    /// May the token's principal assign (or remove) `role` for user `user`, in `env` for env
-    /// roles? It needs the role in the actor's assignable set, and every role the user holds
-    /// now at the same scope in it too: their org roles for an org role, their roles in `env`
-    /// for an env role.
+    /// May the token's principal manage `role` for user `user` (assign it or remove it: one
+    /// rule decides both), in `env` for env roles? It needs the role in the actor's assignable
+    /// set, and every role the user holds now at the same scope in it too: their org roles
+    /// for an org role, their roles in `env` for an env role.
     pub fn delegation(
         &self,
         token: &VerifiedToken,
-        action: DelegationAction,
         role: &str,
         user: &str,
         env: Option<&str>,
@@ -513,7 +497,7 @@ impl Authorizer {
                 None => return engine.decision(Reason::CrossTenant, None, None),
             },
         };
-        self.delegation_for(actor, env_index, action, role, user, now)
+        self.delegation_for(actor, env_index, role, user, now)
     }
 
     /// The delegation rule for a member already admitted (the CLI acting on a source file).
@@ -521,7 +505,6 @@ impl Authorizer {
         &self,
         actor: u32,
         env_index: Option<u32>,
-        _action: DelegationAction,
         role: &str,
         user: &str,
         now: i64,
@@ -539,12 +522,10 @@ impl Authorizer {
             let Some(held) = policy.role(binding.role) else {
                 continue;
             };
-            let here = match (held.scope, env_index, binding.env) {
-                (RoleScope::Org, _, _) => true,
-                (RoleScope::Env, Some(e), Some(sel)) => sel.covers(e),
-                _ => false,
-            };
-            if here && binding.window.contains(now) && binding.condition.is_none() {
+            if binding.applies_in(held.scope, env_index)
+                && binding.window.contains(now)
+                && binding.condition.is_none()
+            {
                 assignable.extend(held.can_assign.iter().map(|r| (*r, binding.id.clone())));
             }
         }
@@ -669,7 +650,7 @@ mod tests {
         let olga = token(&a, OrgAuth, "olga", None, |_| {});
         let mia = token(&a, OrgAuth, "mia", None, |_| {});
         let d = |t: &VerifiedToken, role: &str, user: &str, env: Option<&str>| {
-            a.delegation(t, DelegationAction::Assign, role, user, env, NOW)
+            a.delegation(t, role, user, env, NOW)
         };
         assert!(d(&olga, "member", "newbie", None).allowed);
         assert!(d(&mia, "editor", "newbie", Some("dev")).allowed);
@@ -686,7 +667,7 @@ mod tests {
             d(&mia, "editor", "newbie", None).detail,
             Some(Detail::EnvRoleNeedsEnv)
         );
-        let d2 = a.delegation(&mia, DelegationAction::Remove, "member", "olga", None, NOW);
+        let d2 = a.delegation(&mia, "member", "olga", None, NOW);
         assert_eq!(d2.detail, Some(Detail::RoleNotAssignable));
     }
 

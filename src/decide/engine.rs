@@ -539,7 +539,8 @@ impl<'p> Engine<'p> {
             ip: request.context.ip.as_deref(),
             now,
         };
-        if let Some(rule) = self.deny(m, p, env, resource, &scope, trace) {
+        if let Some(rule) = self.matching_override(Effect::Deny, m, p, env, resource, &scope, trace)
+        {
             return self.decide(Reason::ExplicitDeny, Some(rule), None);
         }
         match self.grant(m, p, env, resource, &scope, now, trace) {
@@ -568,8 +569,14 @@ impl<'p> Engine<'p> {
         }
     }
 
-    fn deny(
+    /// The first override of `effect` reaching member `m` that applies to the request: its
+    /// permission, time window, environment, resource selector and condition. A condition
+    /// that cannot be evaluated counts as holding for a deny and as failing for an allow:
+    /// either way the request gets the stricter answer.
+    #[allow(clippy::too_many_arguments)]
+    fn matching_override(
         &self,
+        effect: Effect,
         m: u32,
         p: PermissionIndex,
         env: Option<u32>,
@@ -577,25 +584,30 @@ impl<'p> Engine<'p> {
         scope: &Scope<'_>,
         trace: &mut Tracer<'_>,
     ) -> Option<Arc<str>> {
+        let (check, name) = match effect {
+            Effect::Deny => ("deny", "deny override"),
+            Effect::Allow => ("grant", "allow override"),
+        };
         for o in self.policy.overrides_of(m) {
             let Some(rule) = self.policy.override_rule(o) else {
                 continue;
             };
-            if rule.effect != Effect::Deny || !rule.permissions.contains(p) {
+            if rule.effect != effect || !rule.permissions.contains(p) {
                 continue;
             }
             let applies = rule.window.contains(scope.now)
                 && override_env_covers(rule.env, env)
                 && selector_matches(&rule.resource, resource)
-                && Self::condition_holds(rule.condition.as_deref(), scope, true);
+                && Self::condition_holds(rule.condition.as_deref(), scope, effect == Effect::Deny);
             if applies {
-                trace.step("deny", Some(&rule.id), "match", || {
-                    "deny override matches".into()
+                trace.step(check, Some(&rule.id), "match", || match effect {
+                    Effect::Deny => "deny override matches".into(),
+                    Effect::Allow => "allow override".into(),
                 });
                 return Some(rule.id.clone());
             }
-            trace.step("deny", Some(&rule.id), "skip", || {
-                "deny override does not match this request".into()
+            trace.step(check, Some(&rule.id), "skip", || {
+                format!("{name} does not match this request")
             });
         }
         None
@@ -624,11 +636,7 @@ impl<'p> Engine<'p> {
             if !role.permissions.contains(p) {
                 continue;
             }
-            let in_place = match (role.scope, env, binding.env) {
-                (RoleScope::Org, _, _) => true,
-                (RoleScope::Env, Some(e), Some(sel)) => sel.covers(e),
-                _ => false,
-            };
+            let in_place = binding.applies_in(role.scope, env);
             if !in_place || !binding.window.contains(now) {
                 if trace.on() {
                     let why = if in_place {
@@ -662,7 +670,7 @@ impl<'p> Engine<'p> {
             }
         }
         if env_grant.is_none() {
-            env_grant = self.allow_override(m, p, env, resource, scope, trace);
+            env_grant = self.matching_override(Effect::Allow, m, p, env, resource, scope, trace);
         }
         let Some(rule) = env_grant else {
             trace.step("grant", None, "fail", || {
@@ -682,37 +690,6 @@ impl<'p> Engine<'p> {
             }
             _ => Grant::Allowed(rule),
         }
-    }
-
-    fn allow_override(
-        &self,
-        m: u32,
-        p: PermissionIndex,
-        env: Option<u32>,
-        resource: &Resource,
-        scope: &Scope<'_>,
-        trace: &mut Tracer<'_>,
-    ) -> Option<Arc<str>> {
-        for o in self.policy.overrides_of(m) {
-            let Some(rule) = self.policy.override_rule(o) else {
-                continue;
-            };
-            if rule.effect != Effect::Allow || !rule.permissions.contains(p) {
-                continue;
-            }
-            if rule.window.contains(scope.now)
-                && override_env_covers(rule.env, env)
-                && selector_matches(&rule.resource, resource)
-                && Self::condition_holds(rule.condition.as_deref(), scope, false)
-            {
-                trace.step("grant", Some(&rule.id), "match", || "allow override".into());
-                return Some(rule.id.clone());
-            }
-            trace.step("grant", Some(&rule.id), "skip", || {
-                "allow override does not match this request".into()
-            });
-        }
-        None
     }
 
     /// The env ceiling of member `m`: the union of the ceilings its active org roles declare,

@@ -9,8 +9,8 @@ mod engine;
 pub use detail::Detail;
 
 pub use authorizer::{
-    Authorizer, BatchTooLarge, DelegationAction, EffectivePermissions, Explanation, HeldRole,
-    Provenance, Restriction, MAX_BATCH,
+    Authorizer, BatchTooLarge, EffectivePermissions, Explanation, HeldRole, Provenance,
+    Restriction, MAX_BATCH,
 };
 pub use engine::{
     Context, Decision, EnvRef, Reason, Request, Resolved, Resource, TokenFacts, TraceStep,

@@ -173,6 +173,19 @@ pub struct Binding {
     pub condition: Option<Box<Condition>>,
 }
 
+impl Binding {
+    /// Whether the binding's role, of `scope`, applies in `env` (`None`: at org level): an
+    /// org role everywhere in its organization, an env role only in the environments the
+    /// binding selects.
+    pub fn applies_in(&self, scope: RoleScope, env: Option<u32>) -> bool {
+        match (scope, env, self.env) {
+            (RoleScope::Org, _, _) => true,
+            (RoleScope::Env, Some(e), Some(sel)) => sel.covers(e),
+            _ => false,
+        }
+    }
+}
+
 /// Allow or deny.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Effect {

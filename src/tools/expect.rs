@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
-use crate::decide::{Authorizer, DelegationAction};
+use crate::decide::Authorizer;
 use crate::decide::{Reason, Request};
 use crate::model::PolicyData;
 use crate::source::TimeSource;
@@ -66,6 +66,17 @@ pub struct TestToken {
     /// Audience; the test issuer's by default.
     #[serde(default)]
     pub aud: Option<String>,
+}
+
+/// Assign or remove a role. Both follow one delegation rule; a case names which for its
+/// readers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DelegationAction {
+    /// Give the role.
+    Assign,
+    /// Take it away.
+    Remove,
 }
 
 /// A delegation question.
@@ -260,9 +271,10 @@ pub fn run(file: &PolicyTestFile, orgs: &[PolicyData], version: u64) -> Result<T
                     )
                 }
                 (None, Some(del), None, Ok(token)) => {
+                    // Assigning and removing follow one rule; the file names which for its
+                    // readers.
                     let d = authorizer.delegation(
                         &token,
-                        del.action,
                         &del.role,
                         &del.user,
                         del.env.as_deref(),

@@ -3,10 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use portcullis::bundle::{self, LoadOptions};
-use portcullis::decide::DelegationAction;
 use portcullis::source::{self, BindingSource, PolicySource, UserSource};
 use portcullis::time::{format_rfc3339, parse_rfc3339};
-use portcullis::tools::expect::{self, PolicyTestFile};
+use portcullis::tools::expect::{self, DelegationAction, PolicyTestFile};
 use portcullis::tools::mint::Claims;
 use portcullis::{
     Authorizer, Decision, Detail, Reason, Request, Resource, TokenKind, Value, VerifyOptions,
@@ -714,7 +713,6 @@ pub struct UserChangeRequest {
 fn delegation_check(
     data: &[portcullis::model::PolicyData],
     r: &UserChangeRequest,
-    action: DelegationAction,
     role: &str,
     env: Option<&str>,
     now: i64,
@@ -753,7 +751,7 @@ fn delegation_check(
         })?),
         None => None,
     };
-    Ok(authorizer.delegation_for(actor, env_index, action, role, &r.user, now))
+    Ok(authorizer.delegation_for(actor, env_index, role, &r.user, now))
 }
 
 #[derive(Serialize)]
@@ -792,7 +790,7 @@ pub fn users_change(out: &Output, r: &UserChangeRequest, add: bool) -> Outcome {
         }
     };
     for (role, env) in &roles {
-        let d = delegation_check(&data, r, action, role, env.as_deref(), now)?;
+        let d = delegation_check(&data, r, role, env.as_deref(), now)?;
         if !d.allowed {
             let why = match d.detail {
                 Some(Detail::RoleNotAssignable) => format!(
