@@ -78,10 +78,10 @@ async function forward(gateway, request, fields, ctx) {
   return answer(gateway.failure(decisionId, timedOut, String(failure?.message ?? failure)).split(SEP), ctx);
 }
 
-async function readBundle(env, org) {
+async function readBundle(env, key) {
   try {
     if (!env.BUNDLES) return { error: "BUNDLES is not bound" };
-    const bytes = await env.BUNDLES.get(`bundle:${org}`, "arrayBuffer");
+    const bytes = await env.BUNDLES.get(key, "arrayBuffer");
     return { bytes: bytes === null ? undefined : new Uint8Array(bytes) };
   } catch (e) {
     return { error: String(e?.message ?? e) };

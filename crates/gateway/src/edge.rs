@@ -13,7 +13,7 @@
 //! - `F`, decision id, log line (empty when forwarded requests are not logged), method, path
 //!   and query to request from the origin, the client headers to drop (separated by `,`), then
 //!   header name/value pairs to set: forward to the origin;
-//! - `B`, decision id, organization: read that organization's bundle and call
+//! - `B`, decision id, KV key: read the organization's bundle under that key and call
 //!   [`Edge::decide_with_bundle`] with the same request.
 
 use std::time::Duration;
@@ -461,8 +461,9 @@ impl Edge {
                 Lookup::Ready(authorizer) => Available::Ready(authorizer),
                 Lookup::Unknown => Available::Unknown,
                 Lookup::Fetch => {
+                    // The KV key to read, spelt here only (`logic::bundle_key`).
                     let mut f = Fields::new("B", id);
-                    match f.push(&org) {
+                    match f.push(&crate::logic::bundle_key(&org)) {
                         Ok(()) => return f.0,
                         // An organization named with a NUL has no bundle.
                         Err(Unencodable) => Available::Unknown,

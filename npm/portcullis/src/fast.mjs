@@ -2,20 +2,21 @@
 // environment and organization as strings; no attributes, no context) comes back as one number
 // per decision, which is turned into the decision object here, with interned strings. For
 // `check` and `authorize`, each name crosses into wasm once: the authorizer interns it (and
-// looks it up in its bundle) and the request then crosses as small integers. `checkMany`
-// sends its batch as one string. Anything else takes the general path, which reads the whole
+// looks it up in its bundle) and the request then crosses as small integers; `checkMany`
+// sends its batch as one `Uint32Array` of five such numbers per request. Anything else takes the general path, which reads the whole
 // request and validates it strictly; all paths give the same decisions.
 
-/** Reason codes in precedence order, as numbered by the core. */
-const REASONS = [
-  "invalid_token", "revoked", "cross_tenant", "cross_environment", "env_token_required",
-  "not_a_member", "explicit_deny", "outside_token_scope", "allowed", "no_matching_grant",
-];
-/** Details a packed decision may carry (numbered from 1). */
-const DETAILS = [
-  undefined, "token_expired", "token_not_yet_valid", "token_revoked", "subject_revoked",
-  "member_disabled", "undeclared_permission", "above_env_ceiling",
-];
+// Reason codes by number, details by number (0: none) and the batch limit: read from the wasm
+// module on the first decision (in browsers the module is instantiated after `install`), so
+// they are defined in one place.
+let REASONS = null;
+let DETAILS = null;
+let MAX_BATCH = 0;
+
+/** Reads the packed codes from the wasm module, once. */
+function loadCodes(Authorizer) {
+  if (REASONS === null) ({ reasons: REASONS, details: DETAILS, maxBatch: MAX_BATCH } = Authorizer.packedCodes());
+}
 const RULE_OUTSIDE_TABLE = 0xffffff;
 const INSTALLED = Symbol.for("portcullis.fastPath");
 const STATE = Symbol("portcullis.state");
@@ -167,6 +168,7 @@ export function install(Authorizer) {
   const generalCheckMany = proto.checkMany;
 
   proto.check = function check(session, request, opts) {
+    loadCodes(Authorizer);
     const now = isPlain(request) ? instant(opts) : null;
     if (now === null) return generalCheck.call(this, session, request, opts);
     return unpack(this, decideInterned(this, session, request, now)) ?? generalCheck.call(this, session, request, opts);
@@ -174,6 +176,7 @@ export function install(Authorizer) {
 
   const generalAuthorize = proto.authorize;
   proto.authorize = function authorize(token, request, opts) {
+    loadCodes(Authorizer);
     const o = typeof token === "string" ? verifyOptions(opts) : null;
     if (o === null) return generalAuthorize.call(this, token, request, opts);
     // A token seen before decides through its session, without verifying it again.
@@ -206,8 +209,9 @@ export function install(Authorizer) {
   };
 
   proto.checkMany = function checkMany(session, requests, opts) {
+    loadCodes(Authorizer);
     const now = instant(opts);
-    if (now === null || !Array.isArray(requests) || requests.length > 1000) {
+    if (now === null || !Array.isArray(requests) || requests.length > MAX_BATCH) {
       return generalCheckMany.call(this, session, requests, opts);
     }
     if (requests.length === 0) return generalCheckMany.call(this, session, requests, opts);
