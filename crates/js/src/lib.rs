@@ -462,7 +462,6 @@ impl Authorizer {
         atoms.len() as u32
     }
 
-    /// Most names [`Authorizer::intern`] holds before it answers 0.
     /// What the package's JavaScript needs to read packed decisions, from the one place that
     /// defines it: `reasons` by number (bits 0–3), `details` by number (bits 4–7; 0 is none),
     /// and `maxBatch`, the most requests one `checkMany` decides.
@@ -486,6 +485,7 @@ impl Authorizer {
         codes.into()
     }
 
+    /// Most names [`Authorizer::intern`] holds before it answers 0.
     #[wasm_bindgen(getter, js_name = atomCapacity)]
     pub fn atom_capacity(&self) -> u32 {
         MAX_ATOMS as u32
