@@ -928,4 +928,100 @@ mod tests {
             Reason::Allowed
         );
     }
+
+    #[test]
+    fn reason_codes_parse_back() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.as_str()), Some(r));
+            assert_eq!(r.to_string(), r.as_str());
+        }
+        assert_eq!(Reason::parse("Allowed"), None);
+        assert_eq!(Reason::parse(""), None);
+    }
+
+    #[test]
+    fn environments_are_the_same_only_when_both_are_absent_or_one_known_environment() {
+        use EnvRef::{Absent, Known, Unknown};
+        assert!(Absent.same_as(Absent));
+        assert!(Known(1).same_as(Known(1)));
+        assert!(!Known(1).same_as(Known(2)));
+        assert!(
+            !Unknown.same_as(Unknown),
+            "two unknown names may be two environments"
+        );
+        assert!(!Absent.same_as(Known(0)));
+        assert!(!Known(0).same_as(Absent));
+        assert!(!Unknown.same_as(Absent));
+    }
+
+    #[test]
+    fn an_explanation_names_each_check_and_why_a_rule_was_skipped() {
+        let a = authorizer();
+        let notes = |t: &VerifiedToken, action: &str, env: Option<&str>| {
+            a.explain(t, &request(action, env), NOW)
+                .trace
+                .into_iter()
+                .map(|s| (s.check, s.outcome, s.note))
+                .collect::<Vec<_>>()
+        };
+        let revoked = notes(
+            &token(&a, EnvAuth, "mia", Some("dev"), |c| c.jti = "burned".into()),
+            "doc:read",
+            Some("dev"),
+        );
+        assert_eq!(
+            revoked.last().unwrap(),
+            &(
+                "revocation",
+                "fail",
+                "token id `burned` is revoked".to_owned()
+            )
+        );
+        let disabled = notes(
+            &token(&a, EnvAuth, "gone", Some("dev"), |_| {}),
+            "doc:read",
+            Some("dev"),
+        );
+        assert_eq!(
+            disabled.last().unwrap(),
+            &("revocation", "fail", "member `gone` is disabled".to_owned())
+        );
+        // At org level mia's env role is bound elsewhere, and her org role lacks the right.
+        let org_level = notes(&token(&a, OrgAuth, "mia", None, |_| {}), "doc:edit", None);
+        let checks: Vec<&str> = org_level.iter().map(|(c, _, _)| *c).collect();
+        assert_eq!(
+            checks,
+            [
+                "token",
+                "revocation",
+                "tenant",
+                "environment",
+                "membership",
+                "grant",
+                "grant"
+            ]
+        );
+        assert!(org_level.contains(&("grant", "skip", "role `editor` bound elsewhere".to_owned())));
+    }
+
+    #[test]
+    fn a_subject_cut_off_is_explained() {
+        let mut source = crate::testing::source();
+        source["orgs"][0]["revocations"]["subjects"] =
+            serde_json::json!([{ "sub": "olga", "before": NOW }]);
+        let parsed = crate::source::parse_source(source.to_string().as_bytes()).unwrap();
+        let data = crate::source::compile(&parsed).unwrap().remove(0);
+        let a = crate::Authorizer::preview(data, 3).unwrap();
+        let t = token(&a, EnvAuth, "olga", Some("dev"), |_| {});
+        let trace = a.explain(&t, &request("doc:read", Some("dev")), NOW).trace;
+        let last = trace.last().unwrap();
+        assert_eq!(
+            (last.check, last.outcome, last.note.as_str()),
+            (
+                "revocation",
+                "fail",
+                "tokens of `olga` issued before the cut-off are revoked"
+            )
+        );
+    }
 }

@@ -730,27 +730,33 @@ fn by_target<I: Iterator<Item = Target> + Clone>(
 
 /// Whether `id` matches `glob`, where `*` matches any run of characters.
 pub(crate) fn glob_match(glob: &str, id: &str) -> bool {
-    let mut parts = glob.split('*');
-    let Some(first) = parts.next() else {
-        return true;
+    // Without a `*` the glob is the id; otherwise the id starts with the part before the
+    // first `*`, ends with the part after the last, and holds the parts between in order,
+    // each found as early as it can be. Nothing is allocated: decisions run this.
+    let Some((first, after_first)) = glob.split_once('*') else {
+        return glob == id;
     };
-    let Some(mut rest) = id.strip_prefix(first) else {
+    let (middle, last) = after_first.rsplit_once('*').unwrap_or(("", after_first));
+    let Some(rest) = id.strip_prefix(first) else {
         return false;
     };
-    let pieces: Vec<&str> = parts.collect();
-    let Some((last, middle)) = pieces.split_last() else {
-        return rest.is_empty();
+    if rest.len() < last.len() {
+        return false;
+    }
+    let Some(mut rest) = rest.strip_suffix(last) else {
+        return false;
     };
-    for piece in middle {
+    for piece in middle.split('*') {
         match rest.find(piece) {
             Some(at) => rest = rest.get(at + piece.len()..).unwrap_or(""),
             None => return false,
         }
     }
-    rest.len() >= last.len() && rest.ends_with(last)
+    true
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::glob_match;
 
@@ -764,5 +770,28 @@ mod tests {
         assert!(glob_match("exact", "exact"));
         assert!(!glob_match("exact", "exact2"));
         assert!(!glob_match("ab*ba", "aba"));
+        assert!(glob_match("*x*x", "xx"));
+        assert!(!glob_match("a*bc*c", "abc"));
+        assert!(glob_match("", ""));
+        assert!(!glob_match("", "a"));
+    }
+
+    /// `*` matches any run of characters: the plain recursive definition.
+    fn reference(glob: &[u8], id: &[u8]) -> bool {
+        match glob.split_first() {
+            None => id.is_empty(),
+            Some((b'*', rest)) => (0..=id.len()).any(|i| reference(rest, &id[i..])),
+            Some((c, rest)) => id.first() == Some(c) && reference(rest, &id[1..]),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn globs_match_as_the_definition_says(glob in "[ab*]{0,7}", id in "[ab]{0,9}") {
+            proptest::prop_assert_eq!(
+                glob_match(&glob, &id),
+                reference(glob.as_bytes(), id.as_bytes())
+            );
+        }
     }
 }

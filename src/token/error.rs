@@ -226,4 +226,25 @@ mod tests {
         let codes: Vec<&str> = every_variant().iter().map(TokenError::code).collect();
         assert_eq!(codes, TokenError::CODES);
     }
+
+    #[test]
+    fn a_malformed_token_says_what_is_wrong() {
+        let message = |why| TokenError::Malformed(why).to_string();
+        assert_eq!(message("empty_header"), "the header segment is empty");
+        assert_eq!(message("empty_payload"), "the payload segment is empty");
+        assert_eq!(message("empty_signature"), "the signature segment is empty");
+        assert_eq!(
+            message("padding"),
+            "a segment has `=` padding, which base64url leaves out"
+        );
+        assert_eq!(
+            message("standard_base64"),
+            "a segment uses standard base64 (`+` or `/`), not base64url (`-` and `_`)"
+        );
+        assert_eq!(message("not_base64url"), "a segment is not base64url");
+        assert_eq!(
+            message("segments"),
+            "token is not three segments separated by `.`"
+        );
+    }
 }

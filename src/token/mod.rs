@@ -118,4 +118,38 @@ mod tests {
             TokenError::Malformed("padding")
         );
     }
+
+    #[test]
+    fn the_header_names_the_key_and_the_payload_hints_the_organization() {
+        let token = |payload: &str| {
+            format!(
+                "{}.{}.AA",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","typ":"envauth+jwt","kid":"k-7"}"#),
+                URL_SAFE_NO_PAD.encode(payload)
+            )
+        };
+        let t = token(r#"{"org":"acme","sub":"olga"}"#);
+        let parsed = UnverifiedToken::parse(&t).unwrap();
+        assert_eq!(parsed.kid(), "k-7");
+        assert_eq!(parsed.org_hint().as_deref(), Some("acme"));
+        // No hint from a payload that names no usable organization.
+        let long = format!(r#"{{"org":"{}"}}"#, "o".repeat(256));
+        let at_limit = format!(r#"{{"org":"{}"}}"#, "o".repeat(255));
+        for (payload, hint) in [
+            (r#"{"sub":"olga"}"#, None),
+            (r#"{"org":""}"#, None),
+            (r#"{"org":7}"#, None),
+            (r#"{"org":"a","org":"b"}"#, None),
+            ("not json", None),
+            (long.as_str(), None),
+            (at_limit.as_str(), Some("o".repeat(255))),
+        ] {
+            let t = token(payload);
+            assert_eq!(
+                UnverifiedToken::parse(&t).unwrap().org_hint(),
+                hint,
+                "{payload}"
+            );
+        }
+    }
 }
