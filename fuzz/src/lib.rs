@@ -7,13 +7,12 @@
 
 use std::sync::OnceLock;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis::model::PolicyData;
-use portcullis::{
-    Authorizer, BundleKeys, Decision, Jwk, LoadOptions, Request, TokenKind, VerifiedToken,
-};
-use serde_json::{json, Value};
+use portcullis::{Authorizer, BundleKeys, Decision, Request, TokenKind, VerifiedToken};
+use portcullis_testkit::vectors::DecisionVectors;
+use serde_json::json;
 
 /// The decision vectors, compiled in.
 const DECISIONS: &str = include_str!("../../tests/vectors/decisions.json");
@@ -41,30 +40,18 @@ pub fn fixtures() -> &'static Fixtures {
 }
 
 fn load() -> Fixtures {
-    let doc: Value = serde_json::from_str(DECISIONS).expect("decisions.json is JSON");
+    let vectors = DecisionVectors::from_json(DECISIONS).expect("decisions.json is readable");
+    let doc = &vectors.doc;
     let now = doc["cases"][0]["now"].as_i64().expect("a case has `now`");
-    let mut bundle_keys = BundleKeys::new();
-    for key in doc["bundle_keys"]["keys"].as_array().expect("bundle keys") {
-        let jwk: Jwk = serde_json::from_value(key.clone()).expect("a bundle key is a JWK");
-        bundle_keys.add_jwk(&jwk).expect("a bundle key is Ed25519");
-    }
     let mut bundles = Vec::new();
     let mut authorizers = Vec::new();
-    for b in doc["bundles"].as_array().expect("bundles") {
-        let bytes = STANDARD
-            .decode(b["bundle"].as_str().expect("bundle bytes"))
-            .expect("bundle base64");
-        let authorizer = Authorizer::from_bundle(
-            &bytes,
-            &bundle_keys,
-            LoadOptions {
-                now,
-                min_version: 0,
-            },
-        )
-        .expect("the vector bundles load");
-        bundles.push(bytes);
-        authorizers.push(authorizer);
+    for org in vectors.orgs() {
+        bundles.push(vectors.bundle(org).expect("bundle bytes"));
+        authorizers.push(
+            vectors
+                .authorizer(org, now)
+                .expect("the vector bundles load"),
+        );
     }
     let requests = doc["cases"]
         .as_array()
@@ -79,7 +66,7 @@ fn load() -> Fixtures {
         .collect();
     Fixtures {
         now,
-        bundle_keys,
+        bundle_keys: vectors.bundle_keys,
         bundles,
         authorizers,
         requests,

@@ -8,10 +8,9 @@
 use std::collections::HashMap;
 
 use portcullis::VerifyOptions;
+use portcullis_testkit::NOW;
 
 use super::*;
-
-const NOW: i64 = 1_780_315_200;
 
 fn small() -> Shape {
     Shape {

@@ -9,14 +9,11 @@ use super::*;
 use ed25519_dalek::SigningKey;
 use portcullis::bundle::{self, BundleSigner};
 use portcullis::model::PolicyData;
-use portcullis::token::Issuer;
-use portcullis::token::{Alg, KeyMaterial, TrustedKey};
 use portcullis::tools::mint::{mint_eddsa, Claims};
-
-const NOW: i64 = 1_780_315_200;
+use portcullis_testkit::{issuer, signing_key, NOW};
 
 fn idp() -> SigningKey {
-    SigningKey::from_bytes(&[31; 32])
+    signing_key(31)
 }
 
 fn signer() -> BundleSigner {
@@ -24,10 +21,7 @@ fn signer() -> BundleSigner {
 }
 
 fn policies() -> Vec<PolicyData> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/integration-platform.json"
-    );
+    let path = portcullis_testkit::example_path("integration-platform");
     // The example, with an id-scoped deny (nobody edits or reads the payroll workflow in
     // client-a-dev) and an id pattern on the bundle route.
     let mut json: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
@@ -43,18 +37,7 @@ fn policies() -> Vec<PolicyData> {
     let source = portcullis::source::parse_source(&serde_json::to_vec(&json).unwrap()).unwrap();
     let mut data = portcullis::source::compile(&source).unwrap();
     for d in &mut data {
-        d.issuers = vec![Issuer {
-            iss: "iss".into(),
-            audience: "aud".into(),
-            kinds: TokenKind::ALL.to_vec(),
-            max_lifetime: 3600,
-            leeway: 0,
-            keys: vec![TrustedKey {
-                kid: "idp".into(),
-                alg: Alg::EdDSA,
-                material: KeyMaterial::Ed25519(idp().verifying_key().to_bytes()),
-            }],
-        }];
+        d.issuers = vec![issuer("iss", "aud", "idp", &idp(), 0)];
     }
     data
 }

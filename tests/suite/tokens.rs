@@ -10,32 +10,28 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::SigningKey;
 use portcullis::token::{verify, TokenError, VerifyOptions, MAX_TOKEN_BYTES};
-use portcullis::token::{Alg, KeyMaterial, TrustedKey};
 use portcullis::token::{Issuer, IssuerKeys};
 use portcullis::tools::mint::sign_parts;
 use portcullis::TokenKind;
+use portcullis_testkit::{issuer, signing_key, NOW};
 use serde_json::{json, Value};
 
-const NOW: i64 = 1_780_315_200;
-
 fn key() -> SigningKey {
-    SigningKey::from_bytes(&[11; 32])
+    signing_key(11)
 }
 
 fn issuer_keys(kinds: Vec<TokenKind>) -> IssuerKeys {
-    IssuerKeys::new(&[Issuer {
-        iss: "https://idp.example".into(),
-        audience: "https://api.example".into(),
+    let issuer = Issuer {
         kinds,
-        max_lifetime: 3600,
-        leeway: 30,
-        keys: vec![TrustedKey {
-            kid: "k1".into(),
-            alg: Alg::EdDSA,
-            material: KeyMaterial::Ed25519(key().verifying_key().to_bytes()),
-        }],
-    }])
-    .unwrap()
+        ..issuer(
+            "https://idp.example",
+            "https://api.example",
+            "k1",
+            &key(),
+            30,
+        )
+    };
+    IssuerKeys::new(&[issuer]).unwrap()
 }
 
 fn header(kind: TokenKind) -> Value {

@@ -11,40 +11,13 @@
     clippy::indexing_slicing
 )]
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
-use portcullis::{Authorizer, BundleKeys, Jwk, LoadOptions, VerifyOptions};
+use portcullis::{Authorizer, VerifyOptions};
+use portcullis_testkit::vectors::{path, DecisionVectors};
 use serde_json::Value;
 
 fn read(name: &str) -> Value {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-/// The authorizer of a vector bundle at `now`.
-fn authorizer(v: &Value, org: &str, now: i64) -> Authorizer {
-    let mut keys = BundleKeys::new();
-    for k in v["bundle_keys"]["keys"].as_array().unwrap() {
-        keys.add_jwk(&serde_json::from_value::<Jwk>(k.clone()).unwrap())
-            .unwrap();
-    }
-    let bundle = v["bundles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["org"] == org)
-        .unwrap();
-    let bytes = STANDARD.decode(bundle["bundle"].as_str().unwrap()).unwrap();
-    Authorizer::from_bundle(
-        &bytes,
-        &keys,
-        LoadOptions {
-            now,
-            min_version: 0,
-        },
-    )
-    .unwrap()
+    serde_json::from_slice(&std::fs::read(path(name)).unwrap()).unwrap()
 }
 
 /// What `jsonwebtoken` makes of a token, with the key and checks of the issuer that owns
@@ -80,11 +53,11 @@ fn jsonwebtoken_claims(authorizer: &Authorizer, token: &str) -> Result<Value, St
 
 #[test]
 fn every_token_portcullis_verifies_jsonwebtoken_decodes_alike() {
-    let v = read("decisions.json");
+    let v = DecisionVectors::load().unwrap();
     let mut compared = 0;
-    for case in v["cases"].as_array().unwrap() {
+    for case in v.cases() {
         let now = case["now"].as_i64().unwrap();
-        let authorizer = authorizer(&v, case["bundle"].as_str().unwrap(), now);
+        let authorizer = v.authorizer(case["bundle"].as_str().unwrap(), now).unwrap();
         let token = case["token"].as_str().unwrap();
         let Ok(verified) = authorizer.verify_token(
             token,
@@ -112,8 +85,10 @@ fn where_portcullis_is_stricter_the_difference_is_the_documented_one() {
     // each is refused by Portcullis for a rule docs/tokens.md lists as Portcullis's own.
     let attacks = read("attacks.json");
     let now = attacks["now"].as_i64().unwrap();
-    let v = read("decisions.json");
-    let authorizer = authorizer(&v, "client-a", now);
+    let authorizer = DecisionVectors::load()
+        .unwrap()
+        .authorizer("client-a", now)
+        .unwrap();
     let mut stricter = Vec::new();
     for case in attacks["cases"].as_array().unwrap() {
         let token = case["token"].as_str().unwrap();

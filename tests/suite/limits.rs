@@ -14,9 +14,8 @@ use portcullis::model::{Policy, PolicyData};
 use portcullis::source::{compile, parse_source};
 use portcullis::token::{verify, TokenError, VerifyOptions};
 use portcullis::{Authorizer, LoadOptions, Request, TokenKind};
+use portcullis_testkit::NOW;
 use serde_json::{json, Value};
-
-const NOW: i64 = 1_780_315_200;
 
 fn source() -> Value {
     json!({

@@ -9,11 +9,11 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use portcullis::{Authorizer, BundleKeys, Jwk, LoadOptions, Request, VerifyOptions};
+use portcullis_testkit::vectors::{path, DecisionVectors};
 use serde_json::Value;
 
 fn read(name: &str) -> Value {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    serde_json::from_slice(&std::fs::read(path(name)).unwrap()).unwrap()
 }
 
 fn keys(v: &Value) -> BundleKeys {
@@ -27,29 +27,12 @@ fn keys(v: &Value) -> BundleKeys {
 
 #[test]
 fn every_decision_vector_is_reproduced() {
-    let v = read("decisions.json");
-    let keys = keys(&v);
-    let cases = v["cases"].as_array().unwrap();
+    let v = DecisionVectors::load().unwrap();
+    let cases = v.cases();
     assert!(cases.len() >= 20);
     for case in cases {
         let now = case["now"].as_i64().unwrap();
-        let org = case["bundle"].as_str().unwrap();
-        let bundle = v["bundles"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| b["org"] == org)
-            .unwrap();
-        let bytes = STANDARD.decode(bundle["bundle"].as_str().unwrap()).unwrap();
-        let authorizer = Authorizer::from_bundle(
-            &bytes,
-            &keys,
-            LoadOptions {
-                now,
-                min_version: 0,
-            },
-        )
-        .unwrap();
+        let authorizer = v.authorizer(case["bundle"].as_str().unwrap(), now).unwrap();
         let request: Request = serde_json::from_value(case["request"].clone()).unwrap();
         let decision = authorizer.authorize(
             case["token"].as_str().unwrap(),
@@ -99,26 +82,12 @@ fn every_bundle_vector_is_reproduced() {
 
 #[test]
 fn every_attack_vector_is_refused_as_an_invalid_token() {
-    let v = read("decisions.json");
     let attacks = read("attacks.json");
-    let keys = keys(&v);
     let now = attacks["now"].as_i64().unwrap();
-    let bundle = v["bundles"]
-        .as_array()
+    let authorizer = DecisionVectors::load()
         .unwrap()
-        .iter()
-        .find(|b| b["org"] == "client-a")
+        .authorizer("client-a", now)
         .unwrap();
-    let bytes = STANDARD.decode(bundle["bundle"].as_str().unwrap()).unwrap();
-    let authorizer = Authorizer::from_bundle(
-        &bytes,
-        &keys,
-        LoadOptions {
-            now,
-            min_version: 0,
-        },
-    )
-    .unwrap();
     let request: Request = serde_json::from_value(attacks["request"].clone()).unwrap();
     let cases = attacks["cases"].as_array().unwrap();
     assert!(cases.len() >= 40, "at least 40 named attacks");
