@@ -586,3 +586,48 @@ fn a_signature_of_the_wrong_length_is_refused_before_it_is_checked() {
         assert_eq!(check(&token), Err(want), "{len} bytes");
     }
 }
+
+#[test]
+fn a_4096_bit_rs256_token_verifies_and_a_longer_signature_is_refused() {
+    // The longest modulus accepted signs 512-byte signatures: the length check in front of
+    // the signature check lets exactly those through.
+    use rand_chacha::rand_core::SeedableRng;
+    use rsa::signature::{SignatureEncoding, Signer};
+    use rsa::traits::PublicKeyParts;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4096);
+    let private = rsa::RsaPrivateKey::new(&mut rng, 4096).unwrap();
+    let public = private.to_public_key();
+    let jwk = portcullis::Jwk {
+        kty: "RSA".into(),
+        kid: "r4096".into(),
+        alg: "RS256".into(),
+        n: Some(URL_SAFE_NO_PAD.encode(public.n().to_bytes_be())),
+        e: Some(URL_SAFE_NO_PAD.encode(public.e().to_bytes_be())),
+        ..portcullis::Jwk::default()
+    };
+    let keys = IssuerKeys::new(&[Issuer {
+        keys: vec![portcullis::TrustedKey::from_jwk(&jwk).unwrap()],
+        ..issuer("https://idp.example", "https://api.example", "k1", &key(), 30)
+    }])
+    .unwrap();
+    let header = json!({ "alg": "RS256", "typ": "envauth+jwt", "kid": "r4096" });
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims(TokenKind::EnvAuth).to_string())
+    );
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(private);
+    let mut signature = signer.sign(input.as_bytes()).to_vec();
+    assert_eq!(signature.len(), 512);
+    let options = VerifyOptions {
+        now: NOW,
+        audience: None,
+    };
+    let token = |s: &[u8]| format!("{input}.{}", URL_SAFE_NO_PAD.encode(s));
+    assert!(verify(&token(&signature), &keys, &options).is_ok());
+    signature.insert(0, 0);
+    assert_eq!(
+        verify(&token(&signature), &keys, &options).unwrap_err(),
+        TokenError::BadSignature
+    );
+}
