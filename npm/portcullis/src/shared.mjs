@@ -4,7 +4,7 @@
 // one wasm instance and one `Authorizer` class: the first entry to load registers its bindings
 // under a key of this package version, and the other uses them. Another version of the package
 // in the same process has a key of its own. scripts/build-npm defines PORTCULLIS_VERSION.
-import { install } from "./fast.mjs";
+import { authorizerClass } from "./fast.mjs";
 import { previewCompiler } from "./preview.mjs";
 
 /**
@@ -15,8 +15,8 @@ import { previewCompiler } from "./preview.mjs";
 export function sharedBindings(instantiate) {
   const key = Symbol.for(`portcullis.node@${PORTCULLIS_VERSION}`);
   if (globalThis[key] === undefined) {
-    const { Authorizer, Session, loadCompiler } = instantiate();
-    install(Authorizer);
+    const { Authorizer: WasmAuthorizer, Session, loadCompiler } = instantiate();
+    const Authorizer = authorizerClass(WasmAuthorizer);
     /** Loads the policy compiler ahead of `compilePolicy`; Node loads it on first use anyway. */
     async function initCompiler() {}
     globalThis[key] = { Authorizer, Session, compilePolicy: previewCompiler(Authorizer, loadCompiler), initCompiler };

@@ -3,12 +3,12 @@
 //   await init({ module_or_path: url or bytes });  // or from a URL, a Response or bytes
 // and, only where policies are compiled in the page (a playground), `await initCompiler()`
 // (portcullis_compiler_bg.wasm, or `{ module_or_path }` likewise) before `compilePolicy`.
-import { Authorizer } from "./portcullis.js";
-import { install } from "./fast.mjs";
+import { Authorizer as WasmAuthorizer } from "./portcullis.js";
+import { authorizerClass } from "./fast.mjs";
 import initCompilerModule, { compilePreviewBody } from "./portcullis_compiler.js";
 import { portcullisError, previewCompiler } from "./preview.mjs";
 
-install(Authorizer);
+export const Authorizer = authorizerClass(WasmAuthorizer);
 
 let compilerLoaded = false;
 
@@ -25,5 +25,5 @@ export const compilePolicy = previewCompiler(Authorizer, () => {
   return { compilePreviewBody };
 });
 
-export { Authorizer, Session, initSync } from "./portcullis.js";
+export { Session, initSync } from "./portcullis.js";
 export { default } from "./portcullis.js";
