@@ -607,7 +607,13 @@ fn a_4096_bit_rs256_token_verifies_and_a_longer_signature_is_refused() {
     };
     let keys = IssuerKeys::new(&[Issuer {
         keys: vec![portcullis::TrustedKey::from_jwk(&jwk).unwrap()],
-        ..issuer("https://idp.example", "https://api.example", "k1", &key(), 30)
+        ..issuer(
+            "https://idp.example",
+            "https://api.example",
+            "k1",
+            &key(),
+            30,
+        )
     }])
     .unwrap();
     let header = json!({ "alg": "RS256", "typ": "envauth+jwt", "kid": "r4096" });

@@ -1,13 +1,14 @@
 // The Cloudflare Worker's entry: the runtime's side of the gateway. Everything that is a
 // runtime object (the request, its headers and streamed body, Workers KV, `fetch`) stays here;
-// the decision crosses into wasm as strings and comes back as one outcome string (see
-// crates/gateway/src/edge.rs for its fields). One `Edge` per isolate keeps the verified
-// bundles and tokens.
+// the decision crosses into wasm as strings and comes back as one outcome in JSON, whose
+// `kind` says what to do: `respond`, `forward` or `read_bundle` (see `Outcome` in
+// crates/gateway/src/edge.rs). One `Edge` per isolate keeps the verified bundles and tokens.
 import wasmModule from "./index_bg.wasm";
 import { Edge, initSync } from "./glue/portcullis_gateway.js";
 
 initSync({ module: wasmModule });
 
+/** Separates the header names handed to the wasm side (no header name holds a NUL). */
 const SEP = "\0";
 let edge;
 let origin = "";
@@ -43,12 +44,12 @@ function logLater(ctx, line) {
   ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, 0)).then(() => console.log(line)));
 }
 
-/** An `R` outcome as a response: status, log line, JSON body, header pairs. */
-function answer(fields, ctx) {
-  logLater(ctx, fields[3]);
+/** A `respond` outcome as a response: its status, JSON body and headers; its log line after. */
+function answer(outcome, ctx) {
+  logLater(ctx, outcome.log);
   const headers = new Headers({ "content-type": "application/json", "cache-control": "no-store" });
-  for (let i = 5; i + 1 < fields.length; i += 2) headers.set(fields[i], fields[i + 1]);
-  return new Response(fields[4], { status: Number(fields[2]), headers });
+  for (const [name, value] of outcome.headers) headers.set(name, value);
+  return new Response(outcome.body, { status: outcome.status, headers });
 }
 
 /**
@@ -57,11 +58,11 @@ function answer(fields, ctx) {
  * object stays inside the runtime; building one from a list of pairs converts every pair from
  * JavaScript, which costs several times as much.)
  */
-async function forward(gateway, request, fields, ctx) {
-  const [, decisionId, line, method, target, dropped] = fields;
+async function forward(gateway, request, outcome, ctx) {
+  const { decision_id: decisionId, log: line, method, target } = outcome;
   const headers = new Headers(request.headers);
-  if (dropped !== "") for (const name of dropped.split(",")) headers.delete(name);
-  for (let i = 6; i + 1 < fields.length; i += 2) headers.set(fields[i], fields[i + 1]);
+  for (const name of outcome.drop) headers.delete(name);
+  for (const [name, value] of outcome.set) headers.set(name, value);
   const init = { method, headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
   if (method !== "GET" && method !== "HEAD" && request.body !== null) init.body = request.body;
   let response = null;
@@ -75,7 +76,7 @@ async function forward(gateway, request, fields, ctx) {
   logLater(ctx, line);
   if (response !== null) return response;
   const timedOut = failure?.name === "TimeoutError";
-  return answer(gateway.failure(decisionId, timedOut, String(failure?.message ?? failure)).split(SEP), ctx);
+  return answer(JSON.parse(gateway.failure(decisionId, timedOut, String(failure?.message ?? failure))), ctx);
 }
 
 async function readBundle(env, key) {
@@ -99,16 +100,16 @@ async function handle(request, env, ctx) {
   const authorization = headers.get("authorization") ?? undefined;
   const connection = headers.get("connection") ?? undefined;
   let now = Date.now();
-  let fields = gateway.decide(request.method, url.hostname, scheme, url.pathname, query, names, authorization,
-    connection, now).split(SEP);
-  if (fields[0] === "B") {
-    const { bytes, error } = await readBundle(env, fields[2]);
+  let outcome = JSON.parse(gateway.decide(request.method, url.hostname, scheme, url.pathname, query, names,
+    authorization, connection, now));
+  if (outcome.kind === "read_bundle") {
+    const { bytes, error } = await readBundle(env, outcome.key);
     now = Date.now();
-    fields = gateway.decideWithBundle(fields[1], request.method, url.hostname, scheme, url.pathname, query, names,
-      authorization, connection, now, bytes, error).split(SEP);
+    outcome = JSON.parse(gateway.decideWithBundle(outcome.decision_id, request.method, url.hostname, scheme,
+      url.pathname, query, names, authorization, connection, now, bytes, error));
   }
-  if (fields[0] === "F") return forward(gateway, request, fields, ctx);
-  return answer(fields, ctx);
+  if (outcome.kind === "forward") return forward(gateway, request, outcome, ctx);
+  return answer(outcome, ctx);
 }
 
 export default {

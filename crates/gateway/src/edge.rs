@@ -3,23 +3,14 @@
 //! The entry keeps every runtime object (the request, its headers and body, KV, `fetch`) on
 //! its side and hands this module plain strings and integers: the method, host, scheme, path,
 //! query, header names, `Authorization` and `Connection` headers of a request, the time, and a
-//! bundle's bytes when one was read. The answer crosses back as one outcome string, so that a
-//! decision costs one call (two when a bundle has to be read first).
-//!
-//! An outcome is a list of fields separated by NUL (`\0`), which no header, log line or JSON
-//! body can hold; a plan with a NUL in any field is answered 502 instead of being encoded.
-//!
-//! - `R`, decision id, status, log line, JSON body, then header name/value pairs: answer so;
-//! - `F`, decision id, log line (empty when forwarded requests are not logged), method, path
-//!   and query to request from the origin, the client headers to drop (separated by `,`), then
-//!   header name/value pairs to set: forward to the origin;
-//! - `B`, decision id, KV key: read the organization's bundle under that key and call
-//!   [`Edge::decide_with_bundle`] with the same request.
+//! bundle's bytes when one was read. The answer crosses back as one [`Outcome`] in JSON, so
+//! that a decision costs one call (two when a bundle has to be read first); its `kind` says
+//! what the entry does next: `respond`, `forward` or `read_bundle`.
 
 use std::time::Duration;
 
 use portcullis::BundleKeys;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -54,9 +45,6 @@ struct Settings {
     health_secret: Option<String>,
     forwarded_headers: Option<String>,
 }
-
-/// Field separator of an outcome.
-const SEP: char = '\0';
 
 /// The origin's settings, or why the gateway cannot forward.
 struct Origin {
@@ -220,30 +208,46 @@ fn incoming<'a>(
     }
 }
 
-/// Builds an outcome, refusing fields that would break its framing.
-struct Fields(String);
+/// What the Worker's entry does next, handed over as JSON.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Outcome<'a> {
+    /// Answer the client: `status`, the JSON `body` and `headers`; write `log` afterwards.
+    Respond {
+        decision_id: &'a str,
+        status: u16,
+        log: &'a str,
+        body: &'a str,
+        headers: &'a [(String, String)],
+    },
+    /// Send `method` and `target` to the origin with the client's headers less `drop`, plus
+    /// `set`; write `log` afterwards (empty when forwarded requests are not logged).
+    Forward {
+        decision_id: &'a str,
+        log: &'a str,
+        method: &'a str,
+        target: &'a str,
+        drop: &'a [String],
+        set: &'a [(String, String)],
+    },
+    /// Read the bundle under the KV `key` and call [`Edge::decide_with_bundle`] with the same
+    /// request.
+    ReadBundle { decision_id: &'a str, key: &'a str },
+}
 
-impl Fields {
-    fn new(kind: &str, decision_id: &str) -> Self {
-        let mut out = String::with_capacity(512);
-        out.push_str(kind);
-        out.push(SEP);
-        out.push_str(decision_id);
-        Fields(out)
-    }
-
-    fn push(&mut self, field: &str) -> Result<(), Unencodable> {
-        if field.contains(SEP) {
-            return Err(Unencodable);
-        }
-        self.0.push(SEP);
-        self.0.push_str(field);
-        Ok(())
+impl Outcome<'_> {
+    fn encode(&self) -> String {
+        // Nothing in an outcome fails to serialize: strings, numbers and pairs of strings.
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
-/// A plan holds a NUL: it cannot be handed to the runtime.
-struct Unencodable;
+/// A header the runtime refuses to set: a NUL, CR or LF in its name or value.
+fn unsettable(headers: &[(String, String)]) -> bool {
+    headers
+        .iter()
+        .any(|(n, v)| [n, v].iter().any(|t| t.contains(['\0', '\r', '\n'])))
+}
 
 fn log_text(line: &LogLine) -> String {
     serde_json::to_string(line).unwrap_or_default()
@@ -255,22 +259,31 @@ fn respond(
     log: &str,
     body: &Value,
     headers: &[(String, String)],
-) -> Result<String, Unencodable> {
-    let mut f = Fields::new("R", decision_id);
-    f.push(&status.to_string())?;
-    f.push(log)?;
-    f.push(&body.to_string())?;
-    for (name, value) in headers {
-        f.push(name)?;
-        f.push(value)?;
+) -> String {
+    if unsettable(headers) {
+        return unforwardable(decision_id);
     }
-    Ok(f.0)
+    Outcome::Respond {
+        decision_id,
+        status,
+        log,
+        body: &body.to_string(),
+        headers,
+    }
+    .encode()
 }
 
 /// An answer of the gateway itself when a plan cannot be carried out.
 fn failure(decision_id: &str, status: u16, error: &str, reason: &str, log: Value) -> String {
     let body = json!({ "error": error, "reason": reason, "decision_id": decision_id });
-    respond(decision_id, status, &log.to_string(), &body, &[]).unwrap_or_default()
+    Outcome::Respond {
+        decision_id,
+        status,
+        log: &log.to_string(),
+        body: &body.to_string(),
+        headers: &[],
+    }
+    .encode()
 }
 
 fn misconfigured(decision_id: &str, message: &str) -> String {
@@ -460,14 +473,15 @@ impl Edge {
             None => match gateway.bundle_for(&org, now) {
                 Lookup::Ready(authorizer) => Available::Ready(authorizer),
                 Lookup::Unknown => Available::Unknown,
+                // An organization named with a NUL has no bundle (nor a KV key).
+                Lookup::Fetch if org.contains('\0') => Available::Unknown,
                 Lookup::Fetch => {
                     // The KV key to read, spelt here only (`logic::bundle_key`).
-                    let mut f = Fields::new("B", id);
-                    match f.push(&crate::logic::bundle_key(&org)) {
-                        Ok(()) => return f.0,
-                        // An organization named with a NUL has no bundle.
-                        Err(Unencodable) => Available::Unknown,
+                    return Outcome::ReadBundle {
+                        decision_id: id,
+                        key: &crate::logic::bundle_key(&org),
                     }
+                    .encode();
                 }
             },
         };
@@ -476,7 +490,7 @@ impl Edge {
     }
 
     fn encode(&self, plan: Plan, decision_id: &str) -> String {
-        let encoded = match plan {
+        match plan {
             Plan::Respond {
                 status,
                 body,
@@ -493,25 +507,24 @@ impl Edge {
                 if let Err(m) = &self.origin.base {
                     return misconfigured(decision_id, m);
                 }
-                let mut f = Fields::new("F", decision_id);
+                if unsettable(&identity) {
+                    return unforwardable(decision_id);
+                }
                 let line = if self.log_forwarded {
                     log_text(&log)
                 } else {
                     String::new()
                 };
-                let mut pushed = f
-                    .push(&line)
-                    .and_then(|()| f.push(&method))
-                    .and_then(|()| f.push(&target))
-                    .and_then(|()| f.push(&drop.join(",")));
-                for (name, value) in &identity {
-                    pushed = pushed
-                        .and_then(|()| f.push(name))
-                        .and_then(|()| f.push(value));
+                Outcome::Forward {
+                    decision_id,
+                    log: &line,
+                    method: &method,
+                    target: &target,
+                    drop: &drop,
+                    set: &identity,
                 }
-                pushed.map(|()| f.0)
+                .encode()
             }
-        };
-        encoded.unwrap_or_else(|Unencodable| unforwardable(decision_id))
+        }
     }
 }
