@@ -95,6 +95,23 @@ fn well_formed_tokens_of_every_kind_verify() {
         (t.kind(), t.sub(), t.org(), t.env()),
         (TokenKind::EnvAuth, "ann", "acme", Some("acme-dev"))
     );
+    assert_eq!(t.scope(), None, "no scope claim: the token is not narrowed");
+    let mut c = claims(TokenKind::Service);
+    c["scope"] = json!("workflow:read  workflow:*");
+    let s = verify(
+        &sign(&header(TokenKind::Service), &c),
+        &issuer_keys(TokenKind::ALL.to_vec()),
+        &VerifyOptions {
+            now: NOW,
+            audience: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        s.scope(),
+        Some(&["workflow:read".to_owned(), "workflow:*".to_owned()][..])
+    );
+    assert_eq!(s.client_id(), Some("svc-1"));
 }
 
 #[test]
