@@ -86,3 +86,68 @@ impl IssuerKeys {
         &self.issuers
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::{Alg, KeyMaterial};
+    use std::error::Error as _;
+
+    fn issuer(keys: Vec<TrustedKey>) -> Issuer {
+        Issuer {
+            iss: "iss".into(),
+            audience: "aud".into(),
+            kinds: TokenKind::ALL.to_vec(),
+            max_lifetime: 3600,
+            leeway: 0,
+            keys,
+        }
+    }
+
+    fn ed25519(kid: &str, seed: u8) -> TrustedKey {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        TrustedKey {
+            kid: kid.into(),
+            alg: Alg::EdDSA,
+            material: KeyMaterial::Ed25519(key.verifying_key().to_bytes()),
+        }
+    }
+
+    #[test]
+    fn keys_are_found_by_kid_across_issuers() {
+        let a = issuer(vec![ed25519("a1", 1), ed25519("a2", 2)]);
+        let b = Issuer {
+            iss: "other".into(),
+            ..issuer(vec![ed25519("b1", 3)])
+        };
+        let keys = IssuerKeys::new(&[a, b]).unwrap();
+        assert_eq!(keys.key("b1").map(|(i, _)| i.iss.as_str()), Some("other"));
+        assert_eq!(keys.key("a2").map(|(i, _)| i.iss.as_str()), Some("iss"));
+        assert!(keys.key("c1").is_none());
+        assert_eq!(keys.issuers().len(), 2);
+    }
+
+    #[test]
+    fn a_kid_used_twice_or_unusable_material_is_refused_and_says_which() {
+        let twice = issuer(vec![ed25519("k", 1), ed25519("k", 2)]);
+        let err = IssuerKeys::new(&[twice]).unwrap_err();
+        assert_eq!(err, IssuerKeysError::DuplicateKid("k".into()));
+        assert_eq!(err.to_string(), "duplicate key id `k`");
+        assert!(err.source().is_none());
+        // An Ed25519 key of small order is refused when it is prepared.
+        let weak = TrustedKey {
+            material: KeyMaterial::Ed25519([0; 32]),
+            ..ed25519("weak", 1)
+        };
+        let err = IssuerKeys::new(&[issuer(vec![weak])]).unwrap_err();
+        let IssuerKeysError::Key(inner) = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(err.to_string(), inner.to_string());
+        assert!(!err.to_string().is_empty());
+        assert_eq!(
+            err.source().map(ToString::to_string),
+            Some(inner.to_string())
+        );
+    }
+}
