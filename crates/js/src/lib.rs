@@ -463,26 +463,21 @@ impl Authorizer {
     }
 
     /// What the package's JavaScript needs to read packed decisions, from the one place that
-    /// defines it: `reasons` by number (bits 0–3), `details` by number (bits 4–7; 0 is none),
-    /// and `maxBatch`, the most requests one `checkMany` decides.
+    /// defines it, as one string (a cold start compiles no conversion for it): the reasons by
+    /// number (bits 0–3) separated by `,`, then `;`, the details by number (bits 4–7; the
+    /// first, empty, is none), then `;`, the most requests one `checkMany` decides.
     #[wasm_bindgen(js_name = packedCodes)]
-    pub fn packed_codes() -> JsValue {
-        let reasons: js_sys::Array = portcullis::Reason::ALL
-            .iter()
-            .map(|r| JsValue::from_str(r.as_str()))
+    pub fn packed_codes() -> String {
+        let reasons: Vec<&str> = portcullis::Reason::ALL.iter().map(|r| r.as_str()).collect();
+        let details: Vec<&str> = std::iter::once("")
+            .chain(PACKED_DETAILS.iter().map(|d| d.code()))
             .collect();
-        let details: js_sys::Array = std::iter::once(JsValue::UNDEFINED)
-            .chain(PACKED_DETAILS.iter().map(|d| JsValue::from_str(d.code())))
-            .collect();
-        let codes = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&codes, &JsValue::from_str("reasons"), &reasons);
-        let _ = js_sys::Reflect::set(&codes, &JsValue::from_str("details"), &details);
-        let _ = js_sys::Reflect::set(
-            &codes,
-            &JsValue::from_str("maxBatch"),
-            &JsValue::from_f64(portcullis::decide::MAX_BATCH as f64),
-        );
-        codes.into()
+        format!(
+            "{};{};{}",
+            reasons.join(","),
+            details.join(","),
+            portcullis::decide::MAX_BATCH
+        )
     }
 
     /// Most names [`Authorizer::intern`] holds before it answers 0.

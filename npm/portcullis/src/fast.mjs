@@ -132,6 +132,16 @@ function decideInterned(wasm, state, session, request, now) {
   return wasm.decideAtoms(session, ONE[0], ONE[1], ONE[2], ONE[3], ONE[4], now);
 }
 
+/** Reasons, details (the first, none, as `undefined`) and the batch limit from `packedCodes`. */
+function readCodes(text) {
+  const [reasons, details, maxBatch] = text.split(";");
+  return {
+    reasons: reasons.split(","),
+    details: details.split(",").map((d) => (d === "" ? undefined : d)),
+    maxBatch: Number(maxBatch),
+  };
+}
+
 /**
  * The package's `Authorizer` class over the wasm-bindgen class `Wasm`. What the fast path
  * keeps per authorizer sits in one object of one shape (so that property look-ups stay
@@ -142,7 +152,7 @@ function decideInterned(wasm, state, session, request, now) {
  */
 export function authorizerClass(Wasm) {
   let codes = null;
-  const codesOf = () => (codes ??= Wasm.packedCodes());
+  const codesOf = () => (codes ??= readCodes(Wasm.packedCodes()));
 
   class Authorizer {
     #wasm;
