@@ -1,7 +1,6 @@
 //! The core's modules follow the pipeline one way: a module uses only the modules of the
 //! layers below it, so there is no import cycle and a newcomer can tell from the tree where a
 //! change goes. `docs/architecture.md` draws the same layers.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

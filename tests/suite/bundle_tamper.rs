@@ -1,11 +1,5 @@
 //! A bundle is accepted only as it was signed: every bit flip, every truncation, the wrong
 //! key, an unknown key id, expiry and rollback are refused; rotation works.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use portcullis::bundle::{self, BundleError, BundleKeys, BundleSigner, LoadOptions};
 use portcullis::model::{Environment, PolicyData};

@@ -2,12 +2,6 @@
 //! canonical path refuses it, or an origin that decodes the forwarded path and normalizes it
 //! (as nginx with a URI in `proxy_pass` does before a framework routes it) resolves it to the
 //! same route, environment and id the gateway decided.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use portcullis::model::{match_route, CanonicalPath, Segment};
 use portcullis::model::{EnvSource, Route};

@@ -1,10 +1,4 @@
 //! The `portcullis` binary, driven as a user would: exit codes, files, JSON output.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,10 +1,4 @@
 //! Compile errors name the place (a JSON pointer), say what is wrong and what would be right.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use portcullis::source::{compile, parse_source, CompileError};
 use serde_json::{json, Value};

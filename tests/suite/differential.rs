@@ -4,20 +4,14 @@
 //! stricter (`typ`, duplicate members, lifetimes, the attack vectors), docs/tokens.md lists
 //! the difference. `jsonwebtoken` reads the system clock for `exp` and `nbf`, so its time
 //! checks are off here: Portcullis checks times against the `now` it is given.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use portcullis::{Authorizer, VerifyOptions};
-use portcullis_testkit::vectors::{path, DecisionVectors};
+use portcullis_testkit::vectors::{self, DecisionVectors};
 use serde_json::Value;
 
 fn read(name: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(path(name)).unwrap()).unwrap()
+    vectors::read(name).unwrap()
 }
 
 /// What `jsonwebtoken` makes of a token, with the key and checks of the issuer that owns

@@ -1,10 +1,4 @@
 //! The examples in `docs/` are real: every JSON block marked `json policy` compiles.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::path::Path;
 

@@ -1,11 +1,5 @@
 //! Every example policy compiles, builds a bundle that loads back to the same policy, and
 //! passes its file of expected decisions.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::path::{Path, PathBuf};
 

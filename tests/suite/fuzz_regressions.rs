@@ -1,10 +1,4 @@
 //! Findings of the fuzz targets (`fuzz/`), each kept as a test once fixed.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use portcullis::bundle::{decode_body, encode_body};
 use portcullis::source::compile_json;

@@ -1,11 +1,5 @@
 //! Every limit is a typed error, reached quickly, never a hang, panic or trap; and the list in
 //! `docs/security.md` states each limit's real value.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use portcullis::bundle::{self, BundleError, BundleKeys, BundleSigner};
 use portcullis::limits::*;

@@ -1,12 +1,6 @@
 //! The engine against a small, plainly written reference evaluator, on random policies and
 //! requests. Each case builds a random policy, mints and verifies a real token, and compares
 //! the engine's reason with the reference's.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::collections::BTreeMap;
 

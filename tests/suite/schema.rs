@@ -1,10 +1,4 @@
 //! The JSON Schema in `schema/` accepts every example policy and refuses malformed ones.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::path::Path;
 

@@ -1,19 +1,13 @@
 //! The shared test vectors, replayed through the library.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use portcullis::{Authorizer, BundleKeys, Jwk, LoadOptions, Request, VerifyOptions};
-use portcullis_testkit::vectors::{path, DecisionVectors};
+use portcullis_testkit::vectors::{self, DecisionVectors};
 use serde_json::Value;
 
 fn read(name: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(path(name)).unwrap()).unwrap()
+    vectors::read(name).unwrap()
 }
 
 fn keys(v: &Value) -> BundleKeys {

@@ -4,12 +4,6 @@
 //!
 //! A `valid` vector must verify; an `invalid` one must not (or its key must be refused);
 //! `acceptable` vectors are refused by design: Portcullis takes the strict reading.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

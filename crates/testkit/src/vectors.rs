@@ -29,6 +29,12 @@ pub fn path(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// A JSON file of `tests/vectors/` (`bundles.json`, `attacks.json`, …).
+pub fn read(name: &str) -> Result<Value, VectorError> {
+    let bytes = std::fs::read(path(name)).map_err(error)?;
+    serde_json::from_slice(&bytes).map_err(error)
+}
+
 /// The decision vectors with their bundle keys read.
 pub struct DecisionVectors {
     /// The whole document: `cases`, `attacks`, `bundles`, `bundle_keys`.
