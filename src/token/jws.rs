@@ -214,7 +214,7 @@ impl<'a> UnverifiedToken<'a> {
             return Err(TokenError::BadSignature);
         }
         if !(fuzzing_signature_bypass(&signature)
-            || key.verify(self.signing_input.as_bytes(), self.signature_b64))
+            || key.verify(self.signing_input.as_bytes(), &signature))
         {
             return Err(TokenError::BadSignature);
         }
