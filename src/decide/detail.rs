@@ -32,8 +32,7 @@ pub enum Detail {
 }
 
 impl Detail {
-    /// Every detail that is not a token error, in a fixed order (the npm package numbers
-    /// details by their place in [`Detail::codes`]).
+    /// Every detail that is not a token error.
     pub const DECISION: [Detail; 9] = [
         Detail::TokenRevoked,
         Detail::SubjectRevoked,
@@ -80,11 +79,5 @@ impl std::fmt::Display for Detail {
 impl Serialize for Detail {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.code())
-    }
-}
-
-impl PartialEq<&str> for Detail {
-    fn eq(&self, other: &&str) -> bool {
-        self.code() == *other
     }
 }

@@ -5,17 +5,14 @@
 
 use portcullis::model::{match_route, CanonicalPath, Segment};
 use portcullis::model::{EnvSource, Route};
-use portcullis::source::{compile, parse_source};
 use proptest::prelude::*;
 
 /// The integration platform's routes.
 fn routes() -> Vec<Route> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/integration-platform.json"
-    );
-    let source = parse_source(&std::fs::read(path).unwrap()).unwrap();
-    compile(&source).unwrap().remove(0).routes
+    portcullis_testkit::example("integration-platform")
+        .unwrap()
+        .remove(0)
+        .routes
 }
 
 /// Percent-decodes a whole path the permissive way servers do: a `%` with two hex digits is a

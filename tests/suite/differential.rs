@@ -10,10 +10,6 @@ use portcullis::{Authorizer, VerifyOptions};
 use portcullis_testkit::vectors::{self, DecisionVectors};
 use serde_json::Value;
 
-fn read(name: &str) -> Value {
-    vectors::read(name).unwrap()
-}
-
 /// What `jsonwebtoken` makes of a token, with the key and checks of the issuer that owns
 /// its `kid` in `authorizer`'s policy.
 fn jsonwebtoken_claims(authorizer: &Authorizer, token: &str) -> Result<Value, String> {
@@ -77,12 +73,7 @@ fn every_token_portcullis_verifies_jsonwebtoken_decodes_alike() {
 fn where_portcullis_is_stricter_the_difference_is_the_documented_one() {
     // Tokens of the attack vectors that jsonwebtoken, with the same key and checks, accepts:
     // each is refused by Portcullis for a rule docs/tokens.md lists as Portcullis's own.
-    let attacks = read("attacks.json");
-    let now = attacks["now"].as_i64().unwrap();
-    let authorizer = DecisionVectors::load()
-        .unwrap()
-        .authorizer("client-a", now)
-        .unwrap();
+    let (attacks, authorizer) = vectors::attacks().unwrap();
     let mut stricter = Vec::new();
     for case in attacks["cases"].as_array().unwrap() {
         let token = case["token"].as_str().unwrap();

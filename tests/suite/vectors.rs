@@ -2,22 +2,9 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use portcullis::{Authorizer, BundleKeys, Jwk, LoadOptions, Request, VerifyOptions};
+use portcullis::{Authorizer, LoadOptions, Request, VerifyOptions};
 use portcullis_testkit::vectors::{self, DecisionVectors};
 use serde_json::Value;
-
-fn read(name: &str) -> Value {
-    vectors::read(name).unwrap()
-}
-
-fn keys(v: &Value) -> BundleKeys {
-    let mut keys = BundleKeys::new();
-    for k in v["bundle_keys"]["keys"].as_array().unwrap() {
-        let jwk: Jwk = serde_json::from_value(k.clone()).unwrap();
-        keys.add_jwk(&jwk).unwrap();
-    }
-    keys
-}
 
 #[test]
 fn every_decision_vector_is_reproduced() {
@@ -58,15 +45,15 @@ fn every_decision_vector_is_reproduced() {
 
 #[test]
 fn every_bundle_vector_is_reproduced() {
-    let v = read("bundles.json");
-    let keys = keys(&v);
-    for case in v["cases"].as_array().unwrap() {
+    let v = DecisionVectors::read("bundles.json").unwrap();
+    let keys = &v.bundle_keys;
+    for case in v.cases() {
         let bytes = STANDARD.decode(case["bundle"].as_str().unwrap()).unwrap();
         let options = LoadOptions {
             now: case["now"].as_i64().unwrap(),
             min_version: case["min_version"].as_u64().unwrap(),
         };
-        let got = match Authorizer::from_bundle(&bytes, &keys, options) {
+        let got = match Authorizer::from_bundle(&bytes, keys, options) {
             Ok(_) => "ok",
             Err(e) => e.code(),
         };
@@ -76,12 +63,8 @@ fn every_bundle_vector_is_reproduced() {
 
 #[test]
 fn every_attack_vector_is_refused_as_an_invalid_token() {
-    let attacks = read("attacks.json");
+    let (attacks, authorizer) = vectors::attacks().unwrap();
     let now = attacks["now"].as_i64().unwrap();
-    let authorizer = DecisionVectors::load()
-        .unwrap()
-        .authorizer("client-a", now)
-        .unwrap();
     let request: Request = serde_json::from_value(attacks["request"].clone()).unwrap();
     let cases = attacks["cases"].as_array().unwrap();
     assert!(cases.len() >= 40, "at least 40 named attacks");

@@ -9,7 +9,7 @@ pub mod vectors;
 use ed25519_dalek::SigningKey;
 use portcullis::model::PolicyData;
 use portcullis::token::{Alg, Issuer, KeyMaterial, TokenKind, TrustedKey};
-use portcullis::tools::mint::{mint_eddsa, Claims};
+use portcullis::tools::mint::Claims;
 
 /// The instant the tests decide at: 2026-06-01T12:00:00Z.
 pub const NOW: i64 = 1_780_315_200;
@@ -42,8 +42,8 @@ pub fn issuer(iss: &str, aud: &str, kid: &str, key: &SigningKey, leeway: u64) ->
 }
 
 /// Claims of a token of `kind` for `sub` in `org` (and `env`), issued by `iss` for `aud` ten
-/// seconds before [`NOW`] and valid for five minutes. A service token's `client_id` is its
-/// subject.
+/// seconds before [`NOW`] and valid for ten minutes, with token id `t-<sub>`. A service
+/// token's `client_id` is its subject.
 pub fn claims(
     kind: TokenKind,
     iss: &str,
@@ -56,7 +56,7 @@ pub fn claims(
         iss: iss.into(),
         sub: sub.into(),
         aud: aud.into(),
-        exp: NOW + 300,
+        exp: NOW + 600,
         iat: NOW - 10,
         nbf: None,
         jti: format!("t-{sub}"),
@@ -65,11 +65,6 @@ pub fn claims(
         client_id: (kind == TokenKind::Service).then(|| sub.to_owned()),
         scope: None,
     }
-}
-
-/// A signed EdDSA token of `kind` with `claims`, under `kid`.
-pub fn token(key: &SigningKey, kid: &str, kind: TokenKind, claims: &Claims) -> String {
-    mint_eddsa(key, kid, kind, claims)
 }
 
 /// The path of an example policy (`examples/<name>.json`) of the repository.

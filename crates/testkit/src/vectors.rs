@@ -35,6 +35,18 @@ pub fn read(name: &str) -> Result<Value, VectorError> {
     serde_json::from_slice(&bytes).map_err(error)
 }
 
+/// The attack vectors (`attacks.json`) and what they are decided against: client A's bundle
+/// of the decision vectors, loaded at the attacks' instant.
+pub fn attacks() -> Result<(Value, Authorizer), VectorError> {
+    let attacks = read("attacks.json")?;
+    let now = attacks
+        .get("now")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| error("attacks.json has no `now`"))?;
+    let authorizer = DecisionVectors::load()?.authorizer("client-a", now)?;
+    Ok((attacks, authorizer))
+}
+
 /// The decision vectors with their bundle keys read.
 pub struct DecisionVectors {
     /// The whole document: `cases`, `attacks`, `bundles`, `bundle_keys`.
@@ -46,7 +58,13 @@ pub struct DecisionVectors {
 impl DecisionVectors {
     /// Reads `tests/vectors/decisions.json`.
     pub fn load() -> Result<Self, VectorError> {
-        let text = std::fs::read_to_string(path("decisions.json")).map_err(error)?;
+        Self::read("decisions.json")
+    }
+
+    /// Reads a file of `tests/vectors/` that carries `bundle_keys` (`decisions.json`,
+    /// `bundles.json`).
+    pub fn read(name: &str) -> Result<Self, VectorError> {
+        let text = std::fs::read_to_string(path(name)).map_err(error)?;
         Self::from_json(&text)
     }
 

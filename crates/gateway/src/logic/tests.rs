@@ -10,7 +10,7 @@ use ed25519_dalek::SigningKey;
 use portcullis::bundle::{self, BundleSigner};
 use portcullis::model::PolicyData;
 use portcullis::tools::mint::{mint_eddsa, Claims};
-use portcullis_testkit::{issuer, signing_key, NOW};
+use portcullis_testkit::{claims, issuer, signing_key, NOW};
 
 fn idp() -> SigningKey {
     signing_key(31)
@@ -71,23 +71,14 @@ fn gateway() -> Gateway {
 }
 
 fn token(sub: &str, org: &str, env: Option<&str>, jti: &str) -> String {
-    let claims = Claims {
-        iss: "iss".into(),
-        sub: sub.into(),
-        aud: "aud".into(),
-        exp: NOW + 600,
-        iat: NOW - 10,
-        nbf: None,
-        jti: jti.into(),
-        org: org.into(),
-        env: env.map(str::to_owned),
-        client_id: None,
-        scope: None,
-    };
     let kind = if env.is_some() {
         TokenKind::EnvAuth
     } else {
         TokenKind::OrgAuth
+    };
+    let claims = Claims {
+        jti: jti.into(),
+        ..claims(kind, "iss", "aud", sub, org, env)
     };
     mint_eddsa(&idp(), "idp", kind, &claims)
 }
@@ -580,17 +571,8 @@ fn an_unknown_organization_is_answered_like_a_bad_token_and_not_read_again() {
     // A token for a known organization that none of its keys signed…
     let other_idp = SigningKey::from_bytes(&[77; 32]);
     let claims = |org: &str| Claims {
-        iss: "iss".into(),
-        sub: "mallory".into(),
-        aud: "aud".into(),
-        exp: NOW + 600,
-        iat: NOW - 10,
-        nbf: None,
         jti: "m1".into(),
-        org: org.into(),
-        env: None,
-        client_id: None,
-        scope: None,
+        ..claims(TokenKind::OrgAuth, "iss", "aud", "mallory", org, None)
     };
     let known = mint_eddsa(
         &other_idp,
@@ -1030,17 +1012,8 @@ fn a_token_error_names_its_claim_in_the_answer_and_the_log() {
     let mut gw = gateway();
     let kv = kv();
     let claims = Claims {
-        iss: "iss".into(),
-        sub: "dana".into(),
-        aud: "aud".into(),
-        exp: NOW + 600,
-        iat: NOW - 10,
-        nbf: None,
         jti: "j1".into(),
-        org: "client-a".into(),
-        env: None,
-        client_id: None,
-        scope: None,
+        ..claims(TokenKind::OrgAuth, "iss", "aud", "dana", "client-a", None)
     };
     // An EnvAuth token without `env`.
     let t = mint_eddsa(&idp(), "idp", TokenKind::EnvAuth, &claims);
