@@ -242,13 +242,6 @@ impl Outcome<'_> {
     }
 }
 
-/// A header the runtime refuses to set: a NUL, CR or LF in its name or value.
-fn unsettable(headers: &[(String, String)]) -> bool {
-    headers
-        .iter()
-        .any(|(n, v)| [n, v].iter().any(|t| t.contains(['\0', '\r', '\n'])))
-}
-
 fn log_text(line: &LogLine) -> String {
     serde_json::to_string(line).unwrap_or_default()
 }
@@ -260,9 +253,6 @@ fn respond(
     body: &Value,
     headers: &[(String, String)],
 ) -> String {
-    if unsettable(headers) {
-        return unforwardable(decision_id);
-    }
     Outcome::Respond {
         decision_id,
         status,
@@ -276,14 +266,7 @@ fn respond(
 /// An answer of the gateway itself when a plan cannot be carried out.
 fn failure(decision_id: &str, status: u16, error: &str, reason: &str, log: Value) -> String {
     let body = json!({ "error": error, "reason": reason, "decision_id": decision_id });
-    Outcome::Respond {
-        decision_id,
-        status,
-        log: &log.to_string(),
-        body: &body.to_string(),
-        headers: &[],
-    }
-    .encode()
+    respond(decision_id, status, &log.to_string(), &body, &[])
 }
 
 fn misconfigured(decision_id: &str, message: &str) -> String {
@@ -293,16 +276,6 @@ fn misconfigured(decision_id: &str, message: &str) -> String {
         "unavailable",
         "gateway_misconfigured",
         json!({ "error": "misconfigured", "message": message, "decision_id": decision_id }),
-    )
-}
-
-fn unforwardable(decision_id: &str) -> String {
-    failure(
-        decision_id,
-        502,
-        "bad_gateway",
-        "identity_not_forwardable",
-        json!({ "error": "identity_not_forwardable", "decision_id": decision_id }),
     )
 }
 
@@ -506,9 +479,6 @@ impl Edge {
             } => {
                 if let Err(m) = &self.origin.base {
                     return misconfigured(decision_id, m);
-                }
-                if unsettable(&identity) {
-                    return unforwardable(decision_id);
                 }
                 let line = if self.log_forwarded {
                     log_text(&log)
