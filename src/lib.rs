@@ -27,8 +27,9 @@ pub mod time;
 pub mod token;
 pub mod tools;
 
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod testing;
 
 /// Internals the fuzz targets compare against other implementations. No stability promise.
 #[doc(hidden)]

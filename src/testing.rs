@@ -1,4 +1,8 @@
-//! Helpers shared by the unit tests: a small compiled policy and real tokens for it.
+//! Fixtures the tests share: one instant, seeded keys, issuers, claims, and a small compiled
+//! policy with real tokens for the unit tests. Compiled for the core's own unit tests and, with
+//! the `test-util` feature, for `portcullis-testkit`, which re-exports it to every other test, so
+//! a fixture changes in one place. Deterministic: keys come from fixed seeds, nothing reads the
+//! clock. No stability promise.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -6,22 +10,75 @@
     clippy::indexing_slicing
 )]
 
-// The whole module is compiled for tests only (`#[cfg(test)] mod testing` in lib.rs).
-#[cfg(test)]
 use ed25519_dalek::SigningKey;
 
 use crate::decide::Authorizer;
 use crate::source::{compile, parse_source};
-use crate::token::{TokenKind, VerifiedToken, VerifyOptions};
+use crate::token::{Alg, Issuer, KeyMaterial, TokenKind, TrustedKey, VerifiedToken, VerifyOptions};
 use crate::tools::mint::{mint_eddsa, Claims};
 
+/// The instant the tests decide at: 2026-06-01T12:00:00Z.
 pub const NOW: i64 = 1_780_315_200;
 
-pub fn key() -> SigningKey {
-    SigningKey::from_bytes(&[21; 32])
+/// An Ed25519 signing key made of one repeated byte: distinct seeds, distinct keys.
+pub fn signing_key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
 }
 
-/// A policy source with one org, two environments and a test issuer whose key is [`key`].
+/// The trusted form of `key`'s public half, under `kid`, pinned to EdDSA.
+pub fn trusted_key(kid: &str, key: &SigningKey) -> TrustedKey {
+    TrustedKey {
+        kid: kid.into(),
+        alg: Alg::EdDSA,
+        material: KeyMaterial::Ed25519(key.verifying_key().to_bytes()),
+    }
+}
+
+/// An issuer `iss` for audience `aud` that may mint every kind of token, with one EdDSA key,
+/// tokens of up to an hour and `leeway` seconds of clock leeway.
+pub fn issuer(iss: &str, aud: &str, kid: &str, key: &SigningKey, leeway: u64) -> Issuer {
+    Issuer {
+        iss: iss.into(),
+        audience: aud.into(),
+        kinds: TokenKind::ALL.to_vec(),
+        max_lifetime: 3600,
+        leeway,
+        keys: vec![trusted_key(kid, key)],
+    }
+}
+
+/// Claims of a token of `kind` for `sub` in `org` (and `env`), issued by `iss` for `aud` ten
+/// seconds before [`NOW`] and valid for ten minutes, with token id `t-<sub>`. A service
+/// token's `client_id` is its subject.
+pub fn claims(
+    kind: TokenKind,
+    iss: &str,
+    aud: &str,
+    sub: &str,
+    org: &str,
+    env: Option<&str>,
+) -> Claims {
+    Claims {
+        iss: iss.into(),
+        sub: sub.into(),
+        aud: aud.into(),
+        exp: NOW + 600,
+        iat: NOW - 10,
+        nbf: None,
+        jti: format!("t-{sub}"),
+        org: org.into(),
+        env: env.map(str::to_owned),
+        client_id: (kind == TokenKind::Service).then(|| sub.to_owned()),
+        scope: None,
+    }
+}
+
+/// The key of the small policy's issuer.
+pub fn key() -> SigningKey {
+    signing_key(21)
+}
+
+/// A small policy source with one org, two environments and a test issuer whose key is [`key`].
 pub fn source() -> serde_json::Value {
     use base64::Engine;
     let x =
@@ -54,6 +111,7 @@ pub fn source() -> serde_json::Value {
     })
 }
 
+/// The small policy, compiled and loaded as a preview at version 3.
 pub fn authorizer() -> Authorizer {
     let source = parse_source(source().to_string().as_bytes()).unwrap();
     let data = compile(&source).unwrap().remove(0);
@@ -68,19 +126,7 @@ pub fn token(
     env: Option<&str>,
     edit: impl FnOnce(&mut Claims),
 ) -> VerifiedToken {
-    let mut claims = Claims {
-        iss: "iss".into(),
-        sub: sub.into(),
-        aud: "aud".into(),
-        exp: NOW + 300,
-        iat: NOW - 10,
-        nbf: None,
-        jti: format!("t-{sub}"),
-        org: "acme".into(),
-        env: env.map(str::to_owned),
-        client_id: (kind == TokenKind::Service).then(|| sub.to_owned()),
-        scope: None,
-    };
+    let mut claims = claims(kind, "iss", "aud", sub, "acme", env);
     edit(&mut claims);
     let raw = mint_eddsa(&key(), "k", kind, &claims);
     a.verify_token(

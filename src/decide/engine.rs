@@ -881,7 +881,8 @@ mod tests {
     #[test]
     fn an_expired_session_is_refused_at_decision_time() {
         let a = authorizer();
-        let t = token(&a, EnvAuth, "olga", Some("dev"), |_| {});
+        let t = token(&a, EnvAuth, "olga", Some("dev"), |c| c.exp = NOW + 300);
+        // Past the expiry and the issuer's leeway of 30 seconds.
         let d = a.check(&t, &request("doc:read", Some("dev")), NOW + 301 + 30);
         assert_eq!(
             (d.reason, d.detail),
