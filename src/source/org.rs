@@ -14,6 +14,9 @@ pub(crate) struct OrgCtx<'a> {
 }
 
 impl Compiler {
+    /// Compiles organization `oi` of the source: the shared roles and its own, then its
+    /// environments, groups, members, bindings and defaults, overrides and revocations. Errors
+    /// are collected with their source path (`/orgs/<oi>/...`).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn org(
         &mut self,
@@ -27,7 +30,6 @@ impl Compiler {
         shared: &[Role],
     ) -> PolicyData {
         let base = format!("/orgs/{oi}");
-        let mut roles: Vec<Role> = shared.to_vec();
         let mut ctx = OrgCtx {
             org: &org.id,
             roles: HashMap::new(),
@@ -38,6 +40,40 @@ impl Compiler {
             services: HashMap::new(),
             env_owner,
         };
+        let roles = self.org_roles(&base, s, org, table, shared, &mut ctx);
+        let envs = self.environments(&base, org, &mut ctx);
+        let groups = self.groups(&base, org, &mut ctx);
+        let members = self.members(&base, org, &mut ctx);
+        let bindings = self.bindings(&base, org, &ctx);
+        let overrides = self.overrides(&base, org, table, &bindings, &ctx);
+        let revocations = self.revocations(&base, org);
+        PolicyData {
+            org: org.id.clone(),
+            permissions: table.names().to_vec(),
+            roles,
+            envs,
+            groups,
+            members,
+            bindings,
+            overrides,
+            issuers: issuers.to_vec(),
+            revocations,
+            routes: routes.to_vec(),
+        }
+    }
+
+    /// The shared roles followed by the organization's custom roles, whose ids must differ
+    /// from the shared ones and each other; `can_assign` is resolved once all are known.
+    fn org_roles<'a>(
+        &mut self,
+        base: &str,
+        s: &'a PolicySource,
+        org: &'a OrgSource,
+        table: &PermissionTable,
+        shared: &[Role],
+        ctx: &mut OrgCtx<'a>,
+    ) -> Vec<Role> {
+        let mut roles: Vec<Role> = shared.to_vec();
         for (i, r) in s.roles.iter().enumerate() {
             ctx.roles.entry(r.id.as_str()).or_insert(i as u32);
         }
@@ -63,6 +99,16 @@ impl Compiler {
                 role.can_assign = assign;
             }
         }
+        roles
+    }
+
+    /// The organization's environments, with valid ids and attributes.
+    fn environments<'a>(
+        &mut self,
+        base: &str,
+        org: &'a OrgSource,
+        ctx: &mut OrgCtx<'a>,
+    ) -> Vec<Environment> {
         let mut envs = Vec::new();
         for (ei, e) in org.environments.iter().enumerate() {
             if !valid_id(&e.id) {
@@ -79,6 +125,11 @@ impl Compiler {
                 attrs: e.attrs.clone(),
             });
         }
+        envs
+    }
+
+    /// The organization's groups, with distinct ids.
+    fn groups<'a>(&mut self, base: &str, org: &'a OrgSource, ctx: &mut OrgCtx<'a>) -> Vec<Group> {
         let mut groups = Vec::new();
         for (gi, g) in org.groups.iter().enumerate() {
             if ctx.groups.insert(g.id.as_str(), gi as u32).is_some() {
@@ -90,6 +141,11 @@ impl Compiler {
             }
             groups.push(Group { id: g.id.clone() });
         }
+        groups
+    }
+
+    /// Users, then services (each with a distinct, non-empty client id), as members.
+    fn members<'a>(&mut self, base: &str, org: &'a OrgSource, ctx: &mut OrgCtx<'a>) -> Vec<Member> {
         let mut members = Vec::new();
         for (ui, u) in org.users.iter().enumerate() {
             let at = format!("{base}/users/{ui}");
@@ -112,7 +168,7 @@ impl Compiler {
                 );
             }
             self.attrs(&format!("{at}/attrs"), &u.attrs);
-            let groups = self.group_refs(&at, &u.groups, &ctx);
+            let groups = self.group_refs(&at, &u.groups, ctx);
             members.push(Member {
                 id: u.id.clone(),
                 kind: MemberKind::User,
@@ -144,7 +200,7 @@ impl Compiler {
                 );
             }
             self.attrs(&format!("{at}/attrs"), &svc.attrs);
-            let groups = self.group_refs(&at, &svc.groups, &ctx);
+            let groups = self.group_refs(&at, &svc.groups, ctx);
             members.push(Member {
                 id: svc.id.clone(),
                 kind: MemberKind::Service,
@@ -154,6 +210,12 @@ impl Compiler {
                 disabled: svc.disabled,
             });
         }
+        members
+    }
+
+    /// Role bindings, then the defaults for everyone, each with a rule id that no other
+    /// binding shares.
+    fn bindings(&mut self, base: &str, org: &OrgSource, ctx: &OrgCtx<'_>) -> Vec<Binding> {
         let mut bindings = Vec::new();
         for (bi, b) in org.bindings.iter().enumerate() {
             let at = format!("{base}/bindings/{bi}");
@@ -163,9 +225,9 @@ impl Compiler {
                 b.group.as_deref(),
                 b.service.as_deref(),
                 false,
-                &ctx,
+                ctx,
             );
-            let (role, env) = self.role_place(&at, &b.role, b.env.as_deref(), &ctx);
+            let (role, env) = self.role_place(&at, &b.role, b.env.as_deref(), ctx);
             let window = self.window(&at, &b.not_before, &b.not_after);
             let condition = b
                 .when
@@ -194,7 +256,7 @@ impl Compiler {
         }
         for (di, d) in org.defaults.iter().enumerate() {
             let at = format!("{base}/defaults/{di}");
-            let (role, env) = self.role_place(&at, &d.role, d.env.as_deref(), &ctx);
+            let (role, env) = self.role_place(&at, &d.role, d.env.as_deref(), ctx);
             let id = d.id.clone().unwrap_or_else(|| match &d.env {
                 Some(e) => format!("default:{}@{e}", d.role),
                 None => format!("default:{}", d.role),
@@ -227,12 +289,23 @@ impl Compiler {
                 );
             }
         }
+        bindings
+    }
+
+    /// Allow and deny overrides, whose ids differ from each other and from the bindings'.
+    fn overrides(
+        &mut self,
+        base: &str,
+        org: &OrgSource,
+        table: &PermissionTable,
+        bindings: &[Binding],
+        ctx: &OrgCtx<'_>,
+    ) -> Vec<Override> {
         let mut overrides = Vec::new();
+        let mut rule_ids: HashSet<&str> = bindings.iter().map(|b| &*b.id).collect();
         for (xi, o) in org.overrides.iter().enumerate() {
             let at = format!("{base}/overrides/{xi}");
-            if seen.contains_key(o.id.as_str())
-                || org.overrides.iter().take(xi).any(|x| x.id == o.id)
-            {
+            if !rule_ids.insert(o.id.as_str()) {
                 self.error(
                     format!("{at}/id"),
                     format!("duplicate rule id `{}`", o.id),
@@ -245,12 +318,12 @@ impl Compiler {
                 o.group.as_deref(),
                 o.service.as_deref(),
                 o.everyone,
-                &ctx,
+                ctx,
             );
             let env = o
                 .env
                 .as_deref()
-                .and_then(|e| self.env_ref(&format!("{at}/env"), e, &ctx));
+                .and_then(|e| self.env_ref(&format!("{at}/env"), e, ctx));
             let permissions = self.perms(&format!("{at}/permissions"), table, &o.permissions);
             if o.permissions.is_empty() {
                 self.error(
@@ -285,6 +358,11 @@ impl Compiler {
                 });
             }
         }
+        overrides
+    }
+
+    /// Revoked token ids and the subjects whose tokens issued before a cut-off are revoked.
+    fn revocations(&mut self, base: &str, org: &OrgSource) -> Revocations {
         let mut subjects_before = Vec::new();
         for (ri, r) in org.revocations.subjects.iter().enumerate() {
             if let Some(t) = self.time(
@@ -294,21 +372,9 @@ impl Compiler {
                 subjects_before.push((r.sub.clone(), t));
             }
         }
-        PolicyData {
-            org: org.id.clone(),
-            permissions: table.names().to_vec(),
-            roles,
-            envs,
-            groups,
-            members,
-            bindings,
-            overrides,
-            issuers: issuers.to_vec(),
-            revocations: Revocations {
-                token_ids: org.revocations.token_ids.clone(),
-                subjects_before,
-            },
-            routes: routes.to_vec(),
+        Revocations {
+            token_ids: org.revocations.token_ids.clone(),
+            subjects_before,
         }
     }
 

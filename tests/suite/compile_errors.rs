@@ -122,6 +122,64 @@ fn duplicate_ids() {
         None,
     );
     expect_error(
+        |v| v["orgs"][0]["groups"] = json!([{ "id": "ops" }, { "id": "ops" }]),
+        "/orgs/0/groups/1/id",
+        "duplicate group id `ops`",
+        None,
+    );
+    expect_error(
+        |v| {
+            v["orgs"][0]["services"] = json!([
+                { "id": "bot", "client_id": "c-1" },
+                { "id": "bot", "client_id": "c-2" },
+                { "id": "etl", "client_id": "c-1" }
+            ])
+        },
+        "/orgs/0/services/1/id",
+        "duplicate service id `bot`",
+        None,
+    );
+    expect_error(
+        |v| {
+            v["orgs"][0]["services"] =
+                json!([{ "id": "a", "client_id": "c" }, { "id": "b", "client_id": "c" }])
+        },
+        "/orgs/0/services/1/client_id",
+        "client id `c` is empty or used twice",
+        None,
+    );
+    // Rule ids are one namespace: bindings (named or derived), defaults and overrides.
+    expect_error(
+        |v| {
+            v["orgs"][0]["bindings"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "role": "viewer", "user": "ann", "env": "a-dev" }))
+        },
+        "/orgs/0/bindings",
+        "two bindings share the rule id `ann:viewer@a-dev` (entries 0 and 1)",
+        Some("explicit `id`"),
+    );
+    let deny = |id: &str| json!({ "id": id, "effect": "deny", "everyone": true, "permissions": ["logs:read"] });
+    expect_error(
+        |v| v["orgs"][0]["overrides"] = json!([deny("ann:viewer@a-dev")]),
+        "/orgs/0/overrides/0/id",
+        "duplicate rule id `ann:viewer@a-dev`",
+        None,
+    );
+    expect_error(
+        |v| v["orgs"][0]["overrides"] = json!([deny("x"), deny("y"), deny("x")]),
+        "/orgs/0/overrides/2/id",
+        "duplicate rule id `x`",
+        None,
+    );
+    assert!(
+        !errors(|v| v["orgs"][0]["overrides"] = json!([deny("x"), deny("y")]))
+            .iter()
+            .any(|e| e.message.contains("duplicate")),
+        "distinct override ids are no duplicates"
+    );
+    expect_error(
         |v| v["permissions"]["logs"] = json!(["read", "read"]),
         "/permissions/logs/1",
         "declared twice",
