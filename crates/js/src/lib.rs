@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+mod encoded;
+
 /// A JavaScript `Error` with a stable `code` property.
 fn error(code: &str, message: &str) -> JsValue {
     let err = js_sys::Error::new(message);
@@ -219,10 +221,19 @@ pub struct Authorizer {
     /// Numbers of the rule ids that packed decisions have named so far.
     rules: std::cell::RefCell<RuleTable>,
     /// The request the packed paths decode into, reused so that its strings keep their
-    /// capacity: a packed decision allocates nothing.
-    scratch: std::cell::RefCell<Request>,
+    /// capacity: a packed decision allocates nothing, nor does one whose attributes have the
+    /// names the one before had.
+    scratch: std::cell::RefCell<Scratch>,
     /// Names interned by [`Authorizer::intern`], looked up in this bundle once (number − 1).
     atoms: std::cell::RefCell<Vec<Atom>>,
+}
+
+/// What the packed paths decode into, reused so that its strings keep their capacity.
+#[derive(Default)]
+struct Scratch {
+    request: Request,
+    /// The interned numbers of `request.resource.attrs`' names, in the order they came.
+    attr_names: Vec<u32>,
 }
 
 /// A name the package interned, with what it means in the authorizer's bundle as a
@@ -462,10 +473,12 @@ impl Authorizer {
         atoms.len() as u32
     }
 
-    /// What the package's JavaScript needs to read packed decisions, from the one place that
-    /// defines it, as one string (a cold start compiles no conversion for it): the reasons by
-    /// number (bits 0–3) separated by `,`, then `;`, the details by number (bits 4–7; the
-    /// first, empty, is none), then `;`, the most requests one `checkMany` decides.
+    /// What the package's JavaScript needs to read packed decisions and write encoded
+    /// requests, from the one place that defines it, as one string (a cold start compiles no
+    /// conversion for it), in sections separated by `;`: the reasons by number (bits 0–3)
+    /// separated by `,`; the details by number (bits 4–7; the first, empty, is none); the most
+    /// requests one `checkMany` decides; the most attributes (and list elements) an encoded
+    /// request has; the tags of [`encoded`] values as `name=number` pairs.
     #[wasm_bindgen(js_name = packedCodes)]
     pub fn packed_codes() -> String {
         let reasons: Vec<&str> = portcullis::Reason::ALL.iter().map(|r| r.as_str()).collect();
@@ -473,10 +486,15 @@ impl Authorizer {
             .chain(PACKED_DETAILS.iter().map(|d| d.code()))
             .collect();
         format!(
-            "{};{};{}",
+            "{};{};{};{};string={},boolean={},integer={},list={}",
             reasons.join(","),
             details.join(","),
-            portcullis::decide::MAX_BATCH
+            portcullis::decide::MAX_BATCH,
+            encoded::MAX_ENCODED_ATTRS,
+            encoded::STRING,
+            encoded::BOOLEAN,
+            encoded::INTEGER,
+            encoded::LIST,
         )
     }
 
@@ -490,6 +508,10 @@ impl Authorizer {
     #[wasm_bindgen(js_name = clearAtoms)]
     pub fn clear_atoms(&self) {
         self.atoms.borrow_mut().clear();
+        // The numbers of the attribute names kept for reuse may now name other texts.
+        let mut scratch = self.scratch.borrow_mut();
+        scratch.request.resource.attrs.clear();
+        scratch.attr_names.clear();
     }
 
     /// Decides one plain request given as interned names (0: absent; action and type are
@@ -516,42 +538,101 @@ impl Authorizer {
                 token,
                 &facts,
                 [action, resource_type, env, id, org],
+                None,
                 now as i64,
             ),
             Err(_) => ASK_AGAIN,
         }
     }
 
-    /// [`Authorizer::decide_atoms`] for a batch: five numbers a request, at most
-    /// [`portcullis::decide::MAX_BATCH`] requests.
-    #[wasm_bindgen(js_name = decideAtomsMany)]
-    pub fn decide_atoms_many(
+    /// Decides one request with resource attributes, encoded as [`encoded`] describes, and
+    /// returns the packed decision, or `0xFFFFFFFF` (ask the general path) when the words are
+    /// not one well-formed request of interned names or the session does not belong here.
+    #[wasm_bindgen(js_name = decideEncoded)]
+    pub fn decide_encoded(&self, session: &Session, words: &[u32], now: f64) -> u32 {
+        let Ok((token, facts)) = self.session_facts(session) else {
+            return ASK_AGAIN;
+        };
+        let mut words = encoded::Words::new(words);
+        let decision = self.decide_next(token, &facts, &mut words, now as i64);
+        if words.is_empty() {
+            decision
+        } else {
+            ASK_AGAIN
+        }
+    }
+
+    /// [`Authorizer::decide_encoded`] for a request of at most 24 words, given as arguments
+    /// (the first `len` count): nothing is copied into wasm memory.
+    #[wasm_bindgen(js_name = decideShort)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_short(
         &self,
         session: &Session,
-        names: &[u32],
+        len: u32,
+        w0: u32,
+        w1: u32,
+        w2: u32,
+        w3: u32,
+        w4: u32,
+        w5: u32,
+        w6: u32,
+        w7: u32,
+        w8: u32,
+        w9: u32,
+        w10: u32,
+        w11: u32,
+        w12: u32,
+        w13: u32,
+        w14: u32,
+        w15: u32,
+        w16: u32,
+        w17: u32,
+        w18: u32,
+        w19: u32,
+        w20: u32,
+        w21: u32,
+        w22: u32,
+        w23: u32,
+        now: f64,
+    ) -> u32 {
+        let words = [
+            w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18,
+            w19, w20, w21, w22, w23,
+        ];
+        match words.get(..len as usize) {
+            Some(words) => self.decide_encoded(session, words, now),
+            None => ASK_AGAIN,
+        }
+    }
+
+    /// [`Authorizer::decide_encoded`] for a batch: requests one after the other, at most
+    /// [`portcullis::decide::MAX_BATCH`]. A request that cannot be read is `0xFFFFFFFF`, and
+    /// the answer ends there.
+    #[wasm_bindgen(js_name = decideEncodedMany)]
+    pub fn decide_encoded_many(
+        &self,
+        session: &Session,
+        words: &[u32],
         now: f64,
     ) -> Result<Vec<u32>, JsValue> {
-        let count = names.len() / 5;
-        if count > portcullis::decide::MAX_BATCH {
-            let e = portcullis::decide::BatchTooLarge { len: count };
-            return Err(error(e.code(), &e.to_string()));
-        }
-        if !names.len().is_multiple_of(5) {
-            return Err(error("invalid_argument", "names: five numbers per request"));
-        }
         let (token, facts) = self.session_facts(session)?;
-        Ok(names
-            .chunks_exact(5)
-            .map(|n| match n {
-                &[action, resource_type, env, id, org] => self.decide_names(
-                    token,
-                    &facts,
-                    [action, resource_type, env, id, org],
-                    now as i64,
-                ),
-                _ => ASK_AGAIN,
-            })
-            .collect())
+        let mut words = encoded::Words::new(words);
+        let mut decisions = Vec::new();
+        while !words.is_empty() {
+            if decisions.len() == portcullis::decide::MAX_BATCH {
+                let e = portcullis::decide::BatchTooLarge {
+                    len: decisions.len() + 1,
+                };
+                return Err(error(e.code(), &e.to_string()));
+            }
+            let decision = self.decide_next(token, &facts, &mut words, now as i64);
+            decisions.push(decision);
+            if decision == ASK_AGAIN {
+                break;
+            }
+        }
+        Ok(decisions)
     }
 
     /// Decides one request.
@@ -845,12 +926,28 @@ impl Authorizer {
         Ok((token, facts))
     }
 
-    /// Decides a request given as interned names: action, type, env, id, org (0: absent).
+    /// Decides the next encoded request of `words` (names, then attributes).
+    fn decide_next(
+        &self,
+        token: &VerifiedToken,
+        facts: &portcullis::TokenFacts,
+        words: &mut encoded::Words<'_>,
+        now: i64,
+    ) -> u32 {
+        match words.names() {
+            Some(names) => self.decide_names(token, facts, names, Some(words), now),
+            None => ASK_AGAIN,
+        }
+    }
+
+    /// Decides a request given as interned names: action, type, env, id, org (0: absent),
+    /// with its attributes read from `attrs` (none when `None`).
     fn decide_names(
         &self,
         token: &VerifiedToken,
         facts: &portcullis::TokenFacts,
         [action, resource_type, env, id, org]: [u32; 5],
+        attrs: Option<&mut encoded::Words<'_>>,
         now: i64,
     ) -> u32 {
         let atoms = self.atoms.borrow();
@@ -876,18 +973,35 @@ impl Authorizer {
             env.map(|a| &a.meaning),
             org.map(|a| &a.meaning),
         );
-        let mut request = self.scratch.borrow_mut();
+        let mut scratch = self.scratch.borrow_mut();
+        let Scratch {
+            request,
+            attr_names,
+        } = &mut *scratch;
         fill_request(
-            &mut request,
+            request,
             &action.text,
             &resource_type.text,
             env.map(|a| a.text.as_str()),
             id.map(|a| a.text.as_str()),
             org.map(|a| a.text.as_str()),
         );
+        let attributes = &mut request.resource.attrs;
+        match attrs {
+            None => {
+                attributes.clear();
+                attr_names.clear();
+            }
+            Some(words) => {
+                let text = |n: u32| atom(n).map(|a| a.text.as_str());
+                if words.attrs(attributes, attr_names, text).is_none() {
+                    return ASK_AGAIN;
+                }
+            }
+        }
         let decision = self
             .inner
-            .check_resolved(token, facts, &request, &resolved, now);
+            .check_resolved(token, facts, request, &resolved, now);
         match self.rules.try_borrow_mut() {
             Ok(mut rules) => pack(&decision, &mut rules),
             Err(_) => ASK_AGAIN,

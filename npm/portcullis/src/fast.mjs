@@ -1,12 +1,14 @@
 // The package's `Authorizer`: a JavaScript class over the wasm-bindgen one. It gives the wasm
 // object the documented API and keeps the fast path of `check`, `checkMany` and `authorize`
 // in front of it. A plain request (action and resource type, id, environment and organization
-// as strings; no attributes, no context) comes back as one number per decision, which is
-// turned into the decision object here, with interned strings. For `check` and `authorize`,
-// each name crosses into wasm once: the authorizer interns it (and looks it up in its bundle)
-// and the request then crosses as small integers; `checkMany` sends its batch as one
-// `Uint32Array` of five such numbers per request. Anything else takes the general path, which
-// reads the whole request and validates it strictly; all paths give the same decisions.
+// as strings; resource attributes that are strings, booleans, 32-bit integers or lists of
+// those; no context) comes back as one number per decision, which is turned into the decision
+// object here, with interned strings. Each name (and each attribute's name and string value)
+// crosses into wasm once: the authorizer interns it (and looks it up in its bundle) and the
+// request then crosses as small integers: five arguments for a request without attributes, a
+// `Uint32Array` otherwise (see `crates/js/src/encoded.rs`); `checkMany` sends its whole batch
+// as one such array. Anything else takes the general path, which reads the whole request and
+// validates it strictly; all paths give the same decisions.
 
 const RULE_OUTSIDE_TABLE = 0xffffff;
 /** The packed answer that sends a request to the general path. */
@@ -20,18 +22,35 @@ function optionalName(value) {
   return value === undefined || value === null || (typeof value === "string" && value !== "");
 }
 
+/** `shape`: the general path reads the request. */
+const NOT_PLAIN = 0;
+/** `shape`: a plain request without attributes. */
+const PLAIN = 1;
+/** `shape`: a plain request with `resource.attrs` (its values are checked as it is encoded). */
+const WITH_ATTRS = 2;
+
 /**
- * Whether a request is plain: `action` and `resource` only, a string action and type, and
- * `env`, `id` and `org` each absent or a non-empty string. Nothing is copied.
+ * Whether a request is plain: `action` and `resource` only, a string action and type, `env`,
+ * `id` and `org` each absent or a non-empty string, and `attrs` absent or an object of its
+ * own kind (not an array or a `Map`: the general path reads those). Nothing is copied.
  */
-function isPlain(request) {
-  if (request === null || typeof request !== "object") return false;
-  for (const k in request) if (k !== "action" && k !== "resource") return false;
+function shape(request) {
+  if (request === null || typeof request !== "object") return NOT_PLAIN;
+  for (const k in request) if (k !== "action" && k !== "resource") return NOT_PLAIN;
   const resource = request.resource;
-  if (typeof request.action !== "string" || resource === null || typeof resource !== "object") return false;
-  for (const k in resource) if (k !== "type" && k !== "id" && k !== "env" && k !== "org") return false;
-  return typeof resource.type === "string" && optionalName(resource.env) && optionalName(resource.id) &&
-    optionalName(resource.org);
+  if (typeof request.action !== "string" || resource === null || typeof resource !== "object") return NOT_PLAIN;
+  let attrs = false;
+  for (const k in resource) {
+    if (k === "attrs") attrs = true;
+    else if (k !== "type" && k !== "id" && k !== "env" && k !== "org") return NOT_PLAIN;
+  }
+  if (typeof resource.type !== "string" || !optionalName(resource.env) || !optionalName(resource.id) ||
+    !optionalName(resource.org)) return NOT_PLAIN;
+  if (!attrs) return PLAIN;
+  const a = resource.attrs;
+  if (a === null || typeof a !== "object") return NOT_PLAIN;
+  const proto = Object.getPrototypeOf(a);
+  return proto === Object.prototype || proto === null ? WITH_ATTRS : NOT_PLAIN;
 }
 
 /** The instant to decide at, or null when the options need the general path. */
@@ -85,10 +104,14 @@ function atom(wasm, atoms, text) {
   return fresh;
 }
 
-/** The authorizer's interned names, with room for `count` more (else both sides start over). */
+/**
+ * The authorizer's interned names, with room for `count` more (else both sides start over).
+ * At most half the table is asked for: a batch that needs more than was asked for finds the
+ * table full, takes the general path, and the next call starts over.
+ */
 function atomsWithRoom(wasm, state, count) {
   const atoms = state.atoms;
-  if (atoms.size > state.atomCapacity - count) {
+  if (atoms.size > state.atomCapacity - Math.min(count, state.atomCapacity >>> 1)) {
     atoms.clear();
     wasm.clearAtoms();
   }
@@ -102,7 +125,7 @@ function optionalAtom(wasm, atoms, value) {
 }
 
 /**
- * Writes the five name numbers of a plain request (see `isPlain`) at `at` in `out` (action,
+ * Writes the five name numbers of a plain request (see `shape`) at `at` in `out` (action,
  * type, environment, id, organization; 0 for an absent one); false when a name could not be
  * interned: then the general path decides.
  */
@@ -122,23 +145,130 @@ function internRequest(wasm, atoms, request, out, at) {
   return true;
 }
 
-const ONE = new Uint32Array(5);
-
-/** Decides a plain request for a session through interned names. */
-function decideInterned(wasm, state, session, request, now) {
-  // Room for this request's five names, so that no number below goes stale.
-  const atoms = atomsWithRoom(wasm, state, 5);
-  if (!internRequest(wasm, atoms, request, ONE, 0)) return ASK_AGAIN;
-  return wasm.decideAtoms(session, ONE[0], ONE[1], ONE[2], ONE[3], ONE[4], now);
+/** `state.words` with room for `count` more words after `at`, grown when needed. */
+function wordsWithRoom(state, at, count) {
+  let words = state.words;
+  if (at + count > words.length) {
+    const grown = new Uint32Array(Math.max(2 * words.length, at + count));
+    grown.set(words);
+    state.words = words = grown;
+  }
+  return words;
 }
 
-/** Reasons, details (the first, none, as `undefined`) and the batch limit from `packedCodes`. */
+/**
+ * Writes a scalar attribute value (tag, then payload) at `at` in `out`: the index after it,
+ * or -1 when the general path must read it (another type, an integer beyond 32 bits, a
+ * string that could not be interned).
+ */
+function encodeScalar(wasm, atoms, tags, value, out, at) {
+  if (typeof value === "string") {
+    const n = atom(wasm, atoms, value);
+    if (n === 0) return -1;
+    out[at] = tags.string;
+    out[at + 1] = n;
+  } else if (typeof value === "boolean") {
+    out[at] = tags.boolean;
+    out[at + 1] = value ? 1 : 0;
+  } else if (typeof value === "number" && (value | 0) === value) {
+    out[at] = tags.integer;
+    out[at + 1] = value; // stored modulo 2³², read back as a signed 32-bit integer
+  } else {
+    return -1;
+  }
+  return at + 2;
+}
+
+/**
+ * Encodes a plain request (see `shape`) at `at` in `state.words`: its names, its attribute
+ * count and its attributes. The index after it, or -1 when the general path must read it.
+ */
+function encodeRequest(wasm, state, codes, request, withAttrs, at) {
+  let out = wordsWithRoom(state, at, 6);
+  const atoms = state.atoms;
+  if (!internRequest(wasm, atoms, request, out, at)) return -1;
+  if (!withAttrs) {
+    out[at + 5] = 0;
+    return at + 6;
+  }
+  // Own enumerable names, as the general path reads them.
+  const attrs = request.resource.attrs;
+  const names = Object.keys(attrs);
+  if (names.length > codes.maxAttrs) return -1;
+  out[at + 5] = names.length;
+  let next = at + 6;
+  const tags = codes.tags;
+  for (let i = 0; i < names.length; i += 1) {
+    const name = names[i];
+    const key = atom(wasm, atoms, name);
+    if (key === 0) return -1;
+    const value = attrs[name];
+    if (Array.isArray(value)) {
+      const len = value.length;
+      if (len > codes.maxAttrs) return -1;
+      out = wordsWithRoom(state, next, 3 + 2 * len);
+      out[next] = key;
+      out[next + 1] = tags.list;
+      out[next + 2] = len;
+      next += 3;
+      for (let j = 0; j < len; j += 1) {
+        next = encodeScalar(wasm, atoms, tags, value[j], out, next);
+        if (next < 0) return -1;
+      }
+    } else {
+      out = wordsWithRoom(state, next, 3);
+      out[next] = key;
+      next = encodeScalar(wasm, atoms, tags, value, out, next + 1);
+      if (next < 0) return -1;
+    }
+  }
+  return next;
+}
+
+/** How many names a plain request is expected to intern: its five and two per attribute. */
+function namesOf(request, withAttrs) {
+  if (!withAttrs) return 5;
+  let n = 5;
+  for (const k in request.resource.attrs) n += 2;
+  return n;
+}
+
+const ONE = new Uint32Array(5);
+
+/** Decides a plain request (of `shape` `kind`) for a session through interned names. */
+function decideInterned(wasm, state, codes, session, request, kind, now) {
+  // Room for this request's names, so that no number below goes stale. (A list of strings may
+  // need more: then interning fails, the general path decides, and the next request finds the
+  // table full and starts it over.)
+  const atoms = atomsWithRoom(wasm, state, namesOf(request, kind === WITH_ATTRS));
+  if (kind === PLAIN) {
+    if (!internRequest(wasm, atoms, request, ONE, 0)) return ASK_AGAIN;
+    return wasm.decideAtoms(session, ONE[0], ONE[1], ONE[2], ONE[3], ONE[4], now);
+  }
+  const end = encodeRequest(wasm, state, codes, request, true, 0);
+  if (end < 0) return ASK_AGAIN;
+  if (end <= 24) {
+    const W = state.words;
+    return wasm.decideShort(session, end, W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10], W[11], W[12], W[13], W[14], W[15], W[16], W[17], W[18], W[19], W[20], W[21], W[22], W[23], now);
+  }
+  return wasm.decideEncoded(session, state.words.subarray(0, end), now);
+}
+
+/**
+ * Reasons, details (the first, none, as `undefined`), the batch limit, the attribute limit and
+ * the encoding's value tags, from `packedCodes`.
+ */
 function readCodes(text) {
-  const [reasons, details, maxBatch] = text.split(";");
+  const [reasons, details, maxBatch, maxAttrs, tags] = text.split(";");
   return {
     reasons: reasons.split(","),
     details: details.split(",").map((d) => (d === "" ? undefined : d)),
     maxBatch: Number(maxBatch),
+    maxAttrs: Number(maxAttrs),
+    tags: Object.fromEntries(tags.split(",").map((pair) => {
+      const [name, number] = pair.split("=");
+      return [name, Number(number)];
+    })),
   };
 }
 
@@ -177,6 +307,7 @@ export function authorizerClass(Wasm) {
       const wasm = this.#wasm;
       return (this.#state ??= {
         version: wasm.version, rules: [], atoms: new Map(), atomCapacity: wasm.atomCapacity, sessions: new Map(),
+        words: new Uint32Array(256),
       });
     }
 
@@ -197,10 +328,12 @@ export function authorizerClass(Wasm) {
 
     check(session, request, opts) {
       const wasm = this.#wasm;
-      const now = isPlain(request) ? instant(opts) : null;
+      const kind = shape(request);
+      const now = kind === NOT_PLAIN ? null : instant(opts);
       if (now === null) return wasm.check(session, request, opts);
       const state = this.#fast();
-      return unpack(codesOf(), wasm, state, decideInterned(wasm, state, session, request, now)) ??
+      const codes = codesOf();
+      return unpack(codes, wasm, state, decideInterned(wasm, state, codes, session, request, kind, now)) ??
         wasm.check(session, request, opts);
     }
 
@@ -213,7 +346,8 @@ export function authorizerClass(Wasm) {
       const byAudience = state.sessions;
       let sessions = byAudience.get(o.audience);
       if (sessions === undefined) byAudience.set(o.audience, (sessions = new Map()));
-      const plainRequest = isPlain(request);
+      const kind = shape(request);
+      const plainRequest = kind !== NOT_PLAIN;
       let session = sessions.get(token);
       if (session === undefined) {
         try {
@@ -234,7 +368,8 @@ export function authorizerClass(Wasm) {
         }
         sessions.set(token, session);
       }
-      const decision = plainRequest ? unpack(codesOf(), wasm, state, decideInterned(wasm, state, session, request, o.now)) : null;
+      const codes = codesOf();
+      const decision = plainRequest ? unpack(codes, wasm, state, decideInterned(wasm, state, codes, session, request, kind, o.now)) : null;
       return decision ?? wasm.check(session, request, { now: o.now });
     }
 
@@ -246,14 +381,22 @@ export function authorizerClass(Wasm) {
         return wasm.checkMany(session, requests, opts);
       }
       const state = this.#fast();
-      const atoms = atomsWithRoom(wasm, state, 5 * requests.length);
-      const names = new Uint32Array(5 * requests.length);
+      const kinds = new Uint8Array(requests.length);
+      let names = 0;
       for (let i = 0; i < requests.length; i += 1) {
-        if (!isPlain(requests[i]) || !internRequest(wasm, atoms, requests[i], names, 5 * i)) {
-          return wasm.checkMany(session, requests, opts);
-        }
+        const kind = shape(requests[i]);
+        if (kind === NOT_PLAIN) return wasm.checkMany(session, requests, opts);
+        kinds[i] = kind;
+        names += namesOf(requests[i], kind === WITH_ATTRS);
       }
-      const decided = wasm.decideAtomsMany(session, names, now);
+      atomsWithRoom(wasm, state, names);
+      let end = 0;
+      for (let i = 0; i < requests.length; i += 1) {
+        end = encodeRequest(wasm, state, packed, requests[i], kinds[i] === WITH_ATTRS, end);
+        if (end < 0) return wasm.checkMany(session, requests, opts);
+      }
+      const decided = wasm.decideEncodedMany(session, state.words.subarray(0, end), now);
+      if (decided.length !== requests.length) return wasm.checkMany(session, requests, opts);
       const out = new Array(decided.length);
       for (let i = 0; i < decided.length; i += 1) {
         const d = unpack(packed, wasm, state, decided[i]);
