@@ -3,7 +3,8 @@
 //   node bench/run.mjs [--quick] [--data bench/data] [--out docs/benchmarks.md]
 //
 // The workload (crates/workload, written to bench/data by scripts/bench) is 50 organizations
-// × 4 environments, 2,000 users and 100,000 requests with their expected reasons. Each
+// × 4 environments, 2,000 users and 100,000 requests with their expected reasons; requests on
+// documents (two in three) carry the document's attributes, which rules read. Each
 // contender gets the same requests, decides them after a warm-up, and is timed over several
 // repetitions; every decision is compared with the expected one (allowed or not) and the
 // mismatches reported. The results go into docs/benchmarks.md, between the harness markers,
@@ -37,11 +38,12 @@ const { permissions: PERMS, environments: ENVS, roles: ROLES } = workload;
 const orgId = (o) => `o${String(o).padStart(3, "0")}`;
 const envId = (o, e) => `${orgId(o)}-${ENVS[e]}`;
 const users = workload.users.map(([id, org, bindings, denyProd, elevation]) => ({ id, org, bindings, denyProd, elevation }));
-const allCases = workload.cases.map(([user, tokenEnv, action, resourceOrg, resourceEnv, doc, expected]) => {
+const RULES = workload.attribute_rules;
+const allCases = workload.cases.map(([user, tokenEnv, action, resourceOrg, resourceEnv, doc, expected, attrs]) => {
   const perm = PERMS[action];
   const type = perm.split(":")[0];
   return {
-    user, tokenEnv, action, resourceOrg, resourceEnv, doc, expected,
+    user, tokenEnv, action, resourceOrg, resourceEnv, doc, expected, attrs,
     allowed: expected === "allowed",
     perm, type,
     env: envId(resourceOrg, resourceEnv),
@@ -153,7 +155,7 @@ const [demoCold, joseColdTimes, workloadCold] = coldStarts([
   {
     body: portcullisCold(path.join(dataDir, "bundles", `${orgId(users[firstCase.user].org)}.bundle`),
       JSON.parse(readFileSync(path.join(dataDir, "bundle-keys.json"), "utf8")), tokens.get(sessionKey(firstCase)),
-      { action: firstCase.perm, resource: { type: firstCase.type, id: firstCase.id, env: firstCase.env } }),
+      { action: firstCase.perm, resource: { type: firstCase.type, id: firstCase.id, env: firstCase.env, ...(firstCase.attrs ? { attrs: firstCase.attrs } : {}) } }),
     expected: firstCase.expected,
   },
 ]);
@@ -232,8 +234,8 @@ const pairs = [];
  * where `ours` decides the same requests as the peer right before the peer runs: the peer's
  * items, or, where `ours` decides batches (every request of the workload), its own.
  */
-function pair(label, wanted, ours, peer, { invert = false } = {}) {
-  const oursItems = ours.perItem === 1 ? peer.items : ours.items;
+function pair(label, wanted, ours, peer, { invert = false, ownItems = false } = {}) {
+  const oursItems = ours.perItem === 1 && !ownItems ? peer.items : ours.items;
   pairs.push({ label, wanted, ours, peer, oursItems, invert, ratios: [] });
 }
 
@@ -253,7 +255,9 @@ for (const [k, token] of tokens) {
   const [user] = k.split("|");
   sessions.set(k, ours.value.get(orgId(users[user].org)).verifyToken(token));
 }
-const request = (c) => ({ action: c.perm, resource: { type: c.type, id: c.id, env: c.env } });
+const request = (c) => (c.attrs
+  ? { action: c.perm, resource: { type: c.type, id: c.id, env: c.env, attrs: { region: c.attrs.region, tags: c.attrs.tags, archived: c.attrs.archived } } }
+  : { action: c.perm, resource: { type: c.type, id: c.id, env: c.env } });
 for (const c of cases) {
   c.request = request(c);
   c.authorizer = ours.value.get(orgId(users[c.user].org));
@@ -266,6 +270,27 @@ const oursCheck = contender("Portcullis check (verified session)", "check", case
 // Reasons, not only allow/deny, must match.
 const reasonMismatches = cases.filter((c) => c.authorizer.check(c.session, c.request).reason !== c.expected).length;
 console.log(`Portcullis reasons: ${reasonMismatches} mismatches of ${cases.length}`);
+
+// The cost of attributes: reads of documents (which no attribute rule is about, so the
+// decision is the same with or without them), decided three ways: without attributes, with
+// the document's region (one string), with five tags (the document's, completed from the
+// workload's tag list). Each row's requests are built once, outside the timed window.
+const readCases = cases.filter((c) => c.perm === "doc:read");
+const withoutAttrs = readCases.map((c) => ({ c, request: { action: c.perm, resource: { type: c.type, id: c.id, env: c.env } } }));
+const withRegion = readCases.map((c) => ({ c, request: { action: c.perm, resource: { type: c.type, id: c.id, env: c.env, attrs: { region: c.attrs.region } } } }));
+const fiveTags = (tags) => [...tags, ...workload.tags.filter((t) => !tags.includes(t))].slice(0, 5);
+const withTags = readCases.map((c) => ({ c, request: { action: c.perm, resource: { type: c.type, id: c.id, env: c.env, attrs: { tags: fiveTags(c.attrs.tags) } } } }));
+const checkRow = (items) => items.map(({ c, request: r }) => c.authorizer.check(c.session, r).allowed);
+const oursPlainRead = contender("Portcullis check, doc:read without attributes", "check", withoutAttrs, checkRow,
+  { decided: readCases });
+const oursRegionRead = contender("Portcullis check, doc:read with one string attribute", "check", withRegion, checkRow,
+  { decided: readCases });
+const oursTagsRead = contender("Portcullis check, doc:read with a 5-element list", "check", withTags, checkRow,
+  { decided: readCases });
+for (const rows of [withoutAttrs, withRegion, withTags]) {
+  const wrong = rows.filter(({ c, request: r }) => c.authorizer.check(c.session, r).reason !== c.expected).length;
+  if (wrong > 0) throw new Error(`${wrong} doc:read decisions differ from the expected reasons`);
+}
 
 // checkMany: each session's requests, in batches of up to 50.
 const bySession = new Map();
@@ -327,58 +352,83 @@ const casl = await setup(() => {
       for (const p of workload.elevated) can(PERMS[p], "doc", { env, id: `d${u.elevation[1]}` });
     }
     if (u.denyProd) for (const p of workload.denied_on_prod) cannot(PERMS[p], "doc", { env: envId(u.org, 2) });
+    // The attribute rules: a list containing a value, a boolean, a string.
+    cannot(RULES.frozen_by_hold.map((p) => PERMS[p]), "doc", { tags: RULES.legal_hold });
+    cannot(RULES.frozen_by_archive.map((p) => PERMS[p]), "doc", { archived: true });
+    cannot(PERMS[RULES.publish], "doc", { region: RULES.no_publish_region });
     abilities.set(k, build());
   }
   return abilities;
 });
 for (const c of cases) c.ability = casl.value.get(sessionKey(c));
 const caslCan = contender("CASL ability.can (prebuilt per session)", "check", cases,
-  (items) => items.map((c) => c.ability.can(c.perm, caslSubject(c.type, { env: c.env, id: c.id }))),
+  (items) => items.map((c) => c.ability.can(c.perm, caslSubject(c.type, c.attrs ? { env: c.env, id: c.id, ...c.attrs } : { env: c.env, id: c.id }))),
   { setupMs: casl.setupMs, memoryBytes: casl.memoryBytes });
 
 // ---------------------------------------------------------------------------------------
 // casbin: RBAC with domains (the environment) and deny-override, one enforcer per
 // organization. A session is the subject `user@env`: it holds roles only in its environment.
+// The attribute rules are policies for everyone (subject and domain `*`) whose last field
+// names an attribute condition, read by a matcher function (casbin's way to ABAC).
 const casbinModel = `
 [request_definition]
-r = sub, dom, obj, act
+r = sub, dom, obj, act, attrs
 [policy_definition]
-p = sub, dom, obj, act, eft
+p = sub, dom, obj, act, eft, cond
 [role_definition]
 g = _, _, _
 [policy_effect]
 e = some(where (p.eft == allow)) && !some(where (p.eft == deny))
 [matchers]
-m = g(r.sub, p.sub, r.dom) && r.dom == p.dom && keyMatch(r.obj, p.obj) && r.act == p.act
+m = (p.sub == "*" || g(r.sub, p.sub, r.dom) && r.dom == p.dom) && keyMatch(r.obj, p.obj) && r.act == p.act && attrMatch(r.attrs, p.cond)
 `;
+/** A casbin policy's attribute condition: `-` (none), `tags:<t>`, `archived:true`, `region:<r>`. */
+function attrMatch(attrs, cond) {
+  if (cond === "-") return true;
+  const [name, value] = cond.split(":");
+  if (attrs === null || typeof attrs !== "object") return false;
+  if (name === "tags") return Array.isArray(attrs.tags) && attrs.tags.includes(value);
+  if (name === "archived") return attrs.archived === (value === "true");
+  return attrs[name] === value;
+}
+const casbinAttributeLines = [
+  ...RULES.frozen_by_hold.map((p) => `p, *, *, doc/*, ${PERMS[p]}, deny, tags:${RULES.legal_hold}`),
+  ...RULES.frozen_by_archive.map((p) => `p, *, *, doc/*, ${PERMS[p]}, deny, archived:true`),
+  `p, *, *, doc/*, ${PERMS[RULES.publish]}, deny, region:${RULES.no_publish_region}`,
+];
+const casbinEnforcer = async (lines) => {
+  const e = await newEnforcer(newModelFromString(casbinModel), new StringAdapter(lines.join("\n")));
+  e.addFunction("attrMatch", attrMatch);
+  return e;
+};
 const casbinItems = quick ? cases.slice(0, 1_000) : cases.slice(0, 10_000);
 /** One organization's casbin policy lines. */
 function casbinLines(o) {
   const lines = [];
   for (let e = 0; e < ENVS.length; e += 1) {
-    for (const r of ROLES) for (const p of r.permissions) lines.push(`p, ${r.id}, ${envId(o, e)}, ${PERMS[p].split(":")[0]}/*, ${PERMS[p]}, allow`);
+    for (const r of ROLES) for (const p of r.permissions) lines.push(`p, ${r.id}, ${envId(o, e)}, ${PERMS[p].split(":")[0]}/*, ${PERMS[p]}, allow, -`);
   }
   for (const u of users.filter((x) => x.org === o)) {
     for (const [e, role] of u.bindings) lines.push(`g, ${u.id}@${envId(o, e)}, ${ROLES[role].id}, ${envId(o, e)}`);
     if (u.elevation) {
       const [e, doc] = u.elevation;
-      for (const p of workload.elevated) lines.push(`p, ${u.id}@${envId(o, e)}, ${envId(o, e)}, doc/d${doc}, ${PERMS[p]}, allow`);
+      for (const p of workload.elevated) lines.push(`p, ${u.id}@${envId(o, e)}, ${envId(o, e)}, doc/d${doc}, ${PERMS[p]}, allow, -`);
     }
-    if (u.denyProd) for (const p of workload.denied_on_prod) lines.push(`p, ${u.id}@${envId(o, 2)}, ${envId(o, 2)}, doc/*, ${PERMS[p]}, deny`);
+    if (u.denyProd) for (const p of workload.denied_on_prod) lines.push(`p, ${u.id}@${envId(o, 2)}, ${envId(o, 2)}, doc/*, ${PERMS[p]}, deny, -`);
   }
   return lines;
 }
 const casbin = await setup(async () => {
   const enforcers = new Map();
   for (let o = 0; o < workload.shape.orgs; o += 1) {
-    enforcers.set(o, await newEnforcer(newModelFromString(casbinModel), new StringAdapter(casbinLines(o).join("\n"))));
+    enforcers.set(o, await casbinEnforcer([...casbinLines(o), ...casbinAttributeLines]));
   }
   return enforcers;
 });
 for (const c of casbinItems) {
   const u = users[c.user];
   c.enforcer = casbin.value.get(u.org);
-  c.casbinArgs = [`${u.id}@${envId(u.org, c.tokenEnv)}`, c.env, c.id ? `${c.type}/${c.id}` : `${c.type}/-`, c.perm];
+  c.casbinArgs = [`${u.id}@${envId(u.org, c.tokenEnv)}`, c.env, c.id ? `${c.type}/${c.id}` : `${c.type}/-`, c.perm, c.attrs ?? {}];
 }
 const casbinPerOrg = contender("casbin enforceSync (enforcer per org)", "check", casbinItems,
   (items) => items.map((c) => c.enforcer.enforceSync(...c.casbinArgs)),
@@ -390,7 +440,7 @@ const casbinOneItems = casbinItems.slice(0, quick ? 100 : 1_000);
 const casbinOne = await setup(async () => {
   const lines = [];
   for (let o = 0; o < workload.shape.orgs; o += 1) lines.push(...casbinLines(o));
-  return newEnforcer(newModelFromString(casbinModel), new StringAdapter(lines.join("\n")));
+  return casbinEnforcer([...lines, ...casbinAttributeLines]);
 });
 const casbinDomains = contender("casbin enforceSync (one enforcer, domains)", "check", casbinOneItems,
   (items) => items.map((c) => casbinOne.value.enforceSync(...c.casbinArgs)),
@@ -421,6 +471,11 @@ const cedarSets = await setup(() => {
         policies.push(`forbid (principal == User::"${u.id}", action in [${actions}], resource is Doc) when { resource.env == "${envId(o, 2)}" };`);
       }
     }
+    // The attribute rules, on the documents' entity attributes.
+    const actions = (ps) => ps.map((p) => `Action::"${PERMS[p]}"`).join(", ");
+    policies.push(`forbid (principal, action in [${actions(RULES.frozen_by_hold)}], resource is Doc) when { resource.tags.contains("${RULES.legal_hold}") };`);
+    policies.push(`forbid (principal, action in [${actions(RULES.frozen_by_archive)}], resource is Doc) when { resource.archived };`);
+    policies.push(`forbid (principal, action == Action::"${PERMS[RULES.publish]}", resource is Doc) when { resource.region == "${RULES.no_publish_region}" };`);
     const answer = cedar.preparsePolicySet(orgId(o), { staticPolicies: policies.join("\n") });
     if (answer.type !== "success") throw new Error(`cedar: ${JSON.stringify(answer)}`);
   }
@@ -439,7 +494,7 @@ for (const c of cedarItems) {
     entities: [
       { uid: { type: "User", id: u.id }, attrs: {},
         parents: u.bindings.map(([e, role]) => ({ type: "Role", id: `${envId(u.org, e)}/${ROLES[role].id}` })) },
-      { uid: resource, attrs: { env: c.env }, parents: [] },
+      { uid: resource, attrs: c.attrs ? { env: c.env, ...c.attrs } : { env: c.env }, parents: [] },
     ],
   };
 }
@@ -473,12 +528,16 @@ for (const alg of ["ES256", "RS256"]) {
 // ---------------------------------------------------------------------------------------
 // The rounds
 // The targets, each a peer timed right after Portcullis decides the same requests.
+// Rows: `check` and the peers decide the whole workload (two in three requests with the
+// document's attributes); the attribute targets compare the three doc:read rows.
 pair("single `check` vs Cedar (per-org sets)", "≥ 100×", oursCheck, cedarCheck);
 pair("single `check` vs casbin (one enforcer with domains)", "≥ 1,000×", oursCheck, casbinDomains);
 pair("single `check` vs casbin split into one enforcer per organization (our own tuning of casbin, beside the row above)", "—", oursCheck, casbinPerOrg);
 pair("single `check` vs CASL", "> 1×", oursCheck, caslCan);
-pair("`checkMany` per item vs plain Map.get", "≤ 3×", oursCheckMany, plainLookup, { invert: true });
-pair("one-shot `authorize` vs jose EdDSA verify", "> 1×", oursAuthorize, joseEd);
+pair("`check` with one string attribute ÷ the same `check` without attributes (doc:read rows)", "≤ 2×", oursRegionRead, oursPlainRead, { invert: true, ownItems: true });
+pair("`check` with a 5-element list ÷ the same `check` without attributes (doc:read rows)", "≤ 3×", oursTagsRead, oursPlainRead, { invert: true, ownItems: true });
+pair("`checkMany` per item (the workload, attributes included) ÷ plain Map.get", "≤ 3×", oursCheckMany, plainLookup, { invert: true });
+pair("one-shot `authorize` (never-seen tokens) vs jose EdDSA verify of the same tokens", "≥ 1.5×", oursAuthorize, joseEd);
 pair("repeated `authorize` (verified-token cache) vs jose EdDSA verify", "≥ 100×", oursAuthorizeCached, joseEd);
 
 for (const c of contenders) {
@@ -520,6 +579,8 @@ const largeLoad = measure([large], (items) => items.map((b) => {
 }));
 console.log(`large bundle (${largeInfo.bindings} bindings, ${largeInfo.bytes} bytes): ${(largeLoad.median / 1e6).toFixed(1)} ms to verify and load`);
 console.log(`cold start (import, load a bundle, first authorize): demo ${median(demoCold).toFixed(1)} ms median, workload organization ${median(workloadCold).toFixed(1)} ms median; jose alone (import, key, one verify) ${median(joseColdTimes).toFixed(1)} ms (this process's RSS then ${(coldParentRss / 1048576).toFixed(0)} MiB)`);
+const coldVsJose = median(joseColdTimes) / median(demoCold);
+console.log(`cold start vs jose's cold start (jose's time ÷ ours, medians): ${coldVsJose.toFixed(2)}× (wanted ≥ 1.8×)`);
 
 // ---------------------------------------------------------------------------------------
 // The report
@@ -538,7 +599,8 @@ const targets = pairs.map((p) => {
 | a bundle of ${largeInfo.bindings.toLocaleString("en")} bindings (${(largeInfo.bytes / 1048576).toFixed(1)} MiB) verified and loaded | ≤ 50 ms | ${(largeLoad.median / 1e6).toFixed(1)} ms |
 | cold start in a fresh process (\`node cold.mjs\`, median of ${demoCold.length}): import, load the demo bundle, first \`authorize\` | ≤ 20 ms | ${median(demoCold).toFixed(1)} ms (fastest ${demoCold[0].toFixed(1)} ms) |
 | the same with a workload organization's bundle and its first request | — | ${median(workloadCold).toFixed(1)} ms (fastest ${workloadCold[0].toFixed(1)} ms) |
-| for scale, in the same turns: jose alone in a fresh process (import, import the issuer's key, verify Dana's token; no policy) | — | ${median(joseColdTimes).toFixed(1)} ms (fastest ${joseColdTimes[0].toFixed(1)} ms) |`;
+| for scale, in the same turns: jose alone in a fresh process (import, import the issuer's key, verify Dana's token; no policy) | — | ${median(joseColdTimes).toFixed(1)} ms (fastest ${joseColdTimes[0].toFixed(1)} ms) |
+| cold start vs jose's cold start, in the same turns (jose's median ÷ ours) | ≥ 1.8× | ${coldVsJose.toFixed(2)}× |`;
 
 const svg = chart(rows.filter((r) => r.what === "check" || r.what === "lookup" || r.what === "checkMany"));
 writeFileSync(path.join(path.dirname(outFile), "benchmarks.svg"), svg);
@@ -548,7 +610,15 @@ const section = `<!-- harness:begin -->
 ${quick ? "**Quick run** (fewer requests and repetitions): figures are indicative only.\n\n" : ""}One workload (seed ${workload.seed}): ${workload.shape.orgs} organizations × ${ENVS.length} environments, ${users.length.toLocaleString("en")} users
 with 1–3 environment roles each, 5% with an explicit deny on production, 5% with an elevation
 on one document; ${cases.length.toLocaleString("en")} requests (70% in scope, 15% cross-environment, 15%
-cross-tenant). Every contender runs in this one process after a warm-up, once in each of
+cross-tenant). Requests on documents (${cases.filter((c) => c.attrs).length.toLocaleString("en")} of them) carry the document's attributes — a
+region (a string), up to five tags (a list) and an archived flag (a boolean) — and three
+rules of every organization read them (a legal-hold tag freezes edits and deletes, an
+archived document takes no edits and is not published, nothing in one region is published);
+every peer gets the attributes and the rules in its own idiom (Cedar entity attributes and
+\`forbid … when\`, CASL \`cannot\` with conditions, casbin policies for everyone with a
+matcher function). The three doc:read rows decide the same reads (no rule is about reading,
+so the decision is the same) without attributes, with the document's region, and with five
+tags. Every contender runs in this one process after a warm-up, once in each of
 ${reps} rounds; time per decision is the median and the minimum over the rounds. Mismatches
 count decisions (allow or deny) that differ from the expected ones; Portcullis's reasons were
 also compared: ${reasonMismatches} mismatches. Slow contenders decide a prefix of the requests

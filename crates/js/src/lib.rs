@@ -232,8 +232,13 @@ pub struct Authorizer {
 #[derive(Default)]
 struct Scratch {
     request: Request,
-    /// The interned numbers of `request.resource.attrs`' names, in the order they came.
+    /// The interned numbers of the names of the last attributes read, in the order they
+    /// came: those in `request.resource.attrs`, or in `parked` while a request without
+    /// attributes is decided (so that requests with and without attributes can alternate
+    /// and still reuse one map).
     attr_names: Vec<u32>,
+    /// Where the attributes wait while a request without attributes is decided.
+    parked: portcullis::model::Attrs,
 }
 
 /// A name the package interned, with what it means in the authorizer's bundle as a
@@ -511,6 +516,7 @@ impl Authorizer {
         // The numbers of the attribute names kept for reuse may now name other texts.
         let mut scratch = self.scratch.borrow_mut();
         scratch.request.resource.attrs.clear();
+        scratch.parked.clear();
         scratch.attr_names.clear();
     }
 
@@ -562,7 +568,7 @@ impl Authorizer {
         }
     }
 
-    /// [`Authorizer::decide_encoded`] for a request of at most 24 words, given as arguments
+    /// [`Authorizer::decide_encoded`] for a request of at most 32 words, given as arguments
     /// (the first `len` count): nothing is copied into wasm memory.
     #[wasm_bindgen(js_name = decideShort)]
     #[allow(clippy::too_many_arguments)]
@@ -594,11 +600,19 @@ impl Authorizer {
         w21: u32,
         w22: u32,
         w23: u32,
+        w24: u32,
+        w25: u32,
+        w26: u32,
+        w27: u32,
+        w28: u32,
+        w29: u32,
+        w30: u32,
+        w31: u32,
         now: f64,
     ) -> u32 {
         let words = [
             w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18,
-            w19, w20, w21, w22, w23,
+            w19, w20, w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31,
         ];
         match words.get(..len as usize) {
             Some(words) => self.decide_encoded(session, words, now),
@@ -977,6 +991,7 @@ impl Authorizer {
         let Scratch {
             request,
             attr_names,
+            parked,
         } = &mut *scratch;
         fill_request(
             request,
@@ -988,11 +1003,17 @@ impl Authorizer {
         );
         let attributes = &mut request.resource.attrs;
         match attrs {
+            // The (empty) parked map takes the attributes' place: nothing is allocated or
+            // freed. At most one of the two maps holds entries.
             None => {
-                attributes.clear();
-                attr_names.clear();
+                if !attributes.is_empty() {
+                    std::mem::swap(attributes, parked);
+                }
             }
             Some(words) => {
+                if attributes.is_empty() {
+                    std::mem::swap(attributes, parked);
+                }
                 let text = |n: u32| atom(n).map(|a| a.text.as_str());
                 if words.attrs(attributes, attr_names, text).is_none() {
                     return ASK_AGAIN;

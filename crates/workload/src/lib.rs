@@ -1,7 +1,9 @@
 //! A deterministic benchmark workload: organizations with four environments each, users with
 //! environment role bindings in their own organization, explicit denies on production,
-//! resource-specific elevations, and requests in scope, across environments and across
-//! tenants — with the decision each request must get, from a plainly written reference.
+//! resource-specific elevations, documents with attributes (a region, tags, an archived flag)
+//! that rules of every organization read, and requests in scope, across environments and
+//! across tenants — with the decision each request must get, from a plainly written
+//! reference.
 //!
 //! The same seed gives the same workload, byte for byte, so that Portcullis and its peers
 //! (in the Node harness under `bench/`) decide exactly the same requests.
@@ -45,6 +47,29 @@ pub const DENIED_ON_PROD: [usize; 2] = [1, 2];
 
 /// Permissions (indices) a resource elevation gives on its one document.
 pub const ELEVATED: [usize; 2] = [2, 3];
+
+/// The regions a document lives in, with their weights out of 100.
+pub const REGIONS: [(&str, u64); 4] = [("eu", 40), ("us", 35), ("apac", 20), ("us-gov", 5)];
+
+/// A document in this region may not be published.
+pub const NO_PUBLISH_REGION: &str = "us-gov";
+
+/// The tags a document carries (up to five of them), besides [`LEGAL_HOLD`].
+pub const TAGS: [&str; 8] = [
+    "finance", "hr", "legal", "draft", "q3", "ops", "sales", "customer",
+];
+
+/// The tag that freezes a document: no edits, no deletes.
+pub const LEGAL_HOLD: &str = "legal-hold";
+
+/// Permissions (indices) a legal hold takes away: editing and deleting.
+pub const FROZEN_BY_HOLD: [usize; 2] = [1, 2];
+
+/// Permissions (indices) archiving takes away: editing and publishing.
+pub const FROZEN_BY_ARCHIVE: [usize; 2] = [1, 3];
+
+/// Index of `doc:publish` in [`PERMISSIONS`].
+const PUBLISH: usize = 3;
 
 /// Issuer of the workload's tokens (the demo identity provider's key, `examples/keys`).
 pub const ISSUER: &str = "https://idp.bench.example";
@@ -93,6 +118,64 @@ pub struct User {
     /// A document (environment index within the org, document number) on which the user may
     /// also delete and publish.
     pub elevation: Option<(usize, u32)>,
+}
+
+/// The attributes of a document: every document has all three. Rules of every organization
+/// read them: a legal hold freezes edits and deletes, an archived document takes no edits and
+/// is not published, and nothing in [`NO_PUBLISH_REGION`] is published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DocAttrs {
+    /// One of [`REGIONS`].
+    pub region: &'static str,
+    /// Up to five distinct tags of [`TAGS`], and sometimes [`LEGAL_HOLD`].
+    pub tags: Vec<&'static str>,
+    /// Whether the document is archived.
+    pub archived: bool,
+}
+
+/// SplitMix64: a document's attributes are a function of its place, not of the draw order.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The attributes of document `doc` in environment `env` of organization `org`, for the
+/// workload of `seed`: 5% of documents are on legal hold, 10% archived.
+pub fn doc_attrs(seed: u64, org: usize, env: usize, doc: u32) -> DocAttrs {
+    let h = mix(seed ^ mix(((org as u64) << 40) ^ ((env as u64) << 32) ^ u64::from(doc)));
+    let mut roll = h % 100;
+    let mut region = NO_PUBLISH_REGION;
+    for (name, weight) in REGIONS {
+        if roll < weight {
+            region = name;
+            break;
+        }
+        roll -= weight;
+    }
+    let count = (h >> 8) % 6;
+    let mut tags: Vec<&'static str> = Vec::new();
+    let mut pick = h >> 12;
+    for _ in 0..count {
+        let tag = TAGS
+            .get((pick % TAGS.len() as u64) as usize)
+            .copied()
+            .unwrap_or("ops");
+        pick = mix(pick);
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    if (h >> 40) % 100 < 5 {
+        tags.truncate(4);
+        tags.push(LEGAL_HOLD);
+    }
+    DocAttrs {
+        region,
+        tags,
+        archived: (h >> 48) % 100 < 10,
+    }
 }
 
 /// One request of the workload and the decision it must get.
@@ -249,6 +332,14 @@ impl Workload {
         if user.deny_prod && case.resource_env == PROD && DENIED_ON_PROD.contains(&case.action) {
             return Reason::ExplicitDeny;
         }
+        if let Some(attrs) = self.attrs(case) {
+            let frozen = attrs.tags.contains(&LEGAL_HOLD) && FROZEN_BY_HOLD.contains(&case.action)
+                || attrs.archived && FROZEN_BY_ARCHIVE.contains(&case.action)
+                || attrs.region == NO_PUBLISH_REGION && case.action == PUBLISH;
+            if frozen {
+                return Reason::ExplicitDeny;
+            }
+        }
         let by_role = user.bindings.iter().any(|(env, role)| {
             *env == case.resource_env
                 && ROLES
@@ -265,20 +356,68 @@ impl Workload {
         }
     }
 
-    /// The request of `case` as the engine reads it.
+    /// The attributes of the document `case` is about; `None` for other resources.
+    pub fn attrs(&self, case: &Case) -> Option<DocAttrs> {
+        let is_doc = PERMISSIONS
+            .get(case.action)
+            .is_some_and(|p| p.starts_with("doc:"));
+        is_doc.then(|| doc_attrs(self.seed, case.resource_org, case.resource_env, case.doc))
+    }
+
+    /// The request of `case` as the engine reads it, a document's with its attributes.
     pub fn request(&self, case: &Case) -> Request {
         let action = PERMISSIONS.get(case.action).copied().unwrap_or_default();
         let resource_type = action.split(':').next().unwrap_or_default();
+        let mut attrs = portcullis::model::Attrs::new();
+        if let Some(a) = self.attrs(case) {
+            use portcullis::model::Value;
+            attrs.insert("region".into(), Value::Str(a.region.into()));
+            let tags = a.tags.iter().map(|t| Value::Str((*t).into())).collect();
+            attrs.insert("tags".into(), Value::List(tags));
+            attrs.insert("archived".into(), Value::Bool(a.archived));
+        }
         Request {
             action: action.to_owned(),
             resource: Resource {
                 resource_type: resource_type.to_owned(),
                 id: (resource_type == "doc").then(|| format!("d{}", case.doc)),
                 env: Some(env_id(case.resource_org, case.resource_env)),
+                attrs,
                 ..Resource::default()
             },
             ..Request::default()
         }
+    }
+
+    /// The rules of every organization on documents' attributes (see [`DocAttrs`]): deny
+    /// overrides for everyone, in every environment.
+    fn attribute_rules() -> Vec<Value> {
+        let names = |ps: &[usize]| -> Vec<&str> {
+            ps.iter()
+                .filter_map(|p| PERMISSIONS.get(*p).copied())
+                .collect()
+        };
+        let rule = |id: &str, permissions: Vec<&str>, when: Value| {
+            json!({ "id": id, "effect": "deny", "everyone": true, "env": "*", "permissions": permissions,
+                    "resource": { "type": "doc" }, "when": when })
+        };
+        vec![
+            rule(
+                "legal-hold-freezes-docs",
+                names(&FROZEN_BY_HOLD),
+                json!({ "in": [LEGAL_HOLD, { "attr": "resource.tags" }] }),
+            ),
+            rule(
+                "archived-docs-are-read-only",
+                names(&FROZEN_BY_ARCHIVE),
+                json!({ "eq": [{ "attr": "resource.archived" }, true] }),
+            ),
+            rule(
+                "no-publishing-from-us-gov",
+                names(&[PUBLISH]),
+                json!({ "eq": [{ "attr": "resource.region" }, NO_PUBLISH_REGION] }),
+            ),
+        ]
     }
 
     /// The policy source (the JSON the compiler reads) of every organization.
@@ -311,7 +450,7 @@ impl Workload {
             .map(|o| {
                 let members: Vec<&User> = self.users.iter().filter(|u| u.org == o).collect();
                 let mut bindings = Vec::new();
-                let mut overrides = Vec::new();
+                let mut overrides = Self::attribute_rules();
                 for u in &members {
                     for (env, role) in &u.bindings {
                         let role = ROLES.get(*role).map_or("viewer", |r| r.0);
@@ -362,7 +501,8 @@ impl Workload {
     }
 
     /// The workload as compact JSON for the Node harness: names, users and cases as arrays
-    /// (`[user, token_env, action, resource_org, resource_env, doc, expected]`).
+    /// (`[user, token_env, action, resource_org, resource_env, doc, expected, attrs]`, where
+    /// `attrs` is a document's `{region, tags, archived}` and `null` for other resources).
     pub fn to_json(&self) -> Value {
         json!({
             "seed": self.seed,
@@ -372,10 +512,17 @@ impl Workload {
             "roles": ROLES.iter().map(|(id, g)| json!({ "id": id, "permissions": g })).collect::<Vec<_>>(),
             "denied_on_prod": DENIED_ON_PROD,
             "elevated": ELEVATED,
+            "tags": TAGS,
+            "attribute_rules": {
+                "legal_hold": LEGAL_HOLD, "frozen_by_hold": FROZEN_BY_HOLD,
+                "frozen_by_archive": FROZEN_BY_ARCHIVE,
+                "no_publish_region": NO_PUBLISH_REGION, "publish": PUBLISH,
+            },
             "issuer": { "iss": ISSUER, "aud": AUDIENCE, "kid": KID },
             "users": self.users.iter().map(|u| json!([u.id, u.org, u.bindings, u.deny_prod, u.elevation])).collect::<Vec<_>>(),
             "cases": self.cases.iter().map(|c| json!([
-                c.user, c.token_env, c.action, c.resource_org, c.resource_env, c.doc, c.expected.as_str()
+                c.user, c.token_env, c.action, c.resource_org, c.resource_env, c.doc, c.expected.as_str(),
+                self.attrs(c)
             ])).collect::<Vec<_>>(),
         })
     }

@@ -54,6 +54,46 @@ fn the_standard_shape_has_the_promised_proportions() {
 }
 
 #[test]
+fn documents_carry_attributes_that_rules_read() {
+    let w = Workload::generate(1, Shape::STANDARD);
+    let docs: Vec<DocAttrs> = w.cases.iter().filter_map(|c| w.attrs(c)).collect();
+    let share = |n: usize| n as f64 / docs.len() as f64;
+    // Four of the six permissions are on documents.
+    assert!(
+        (0.62..0.71).contains(&(docs.len() as f64 / 100_000.0)),
+        "{}",
+        docs.len()
+    );
+    let held = docs.iter().filter(|d| d.tags.contains(&LEGAL_HOLD)).count();
+    let archived = docs.iter().filter(|d| d.archived).count();
+    let gov = docs
+        .iter()
+        .filter(|d| d.region == NO_PUBLISH_REGION)
+        .count();
+    assert!((0.035..0.065).contains(&share(held)), "{held}");
+    assert!((0.08..0.12).contains(&share(archived)), "{archived}");
+    assert!((0.035..0.065).contains(&share(gov)), "{gov}");
+    assert!(docs.iter().all(|d| d.tags.len() <= 5));
+    assert!(docs.iter().any(|d| d.tags.len() == 5));
+    // The same document has the same attributes in every request about it.
+    let again = doc_attrs(w.seed, 3, 2, 7);
+    assert_eq!(again, doc_attrs(w.seed, 3, 2, 7));
+    // Requests the attribute rules alone deny: the reference without them would allow.
+    let frozen = w
+        .cases
+        .iter()
+        .filter(|c| c.expected == Reason::ExplicitDeny)
+        .filter(|c| !(w.users[c.user].deny_prod && c.resource_env == 2))
+        .count();
+    assert!(frozen > 500, "{frozen}");
+    // Only documents have attributes.
+    for c in &w.cases {
+        let request = w.request(c);
+        assert_eq!(request.resource.attrs.is_empty(), w.attrs(c).is_none());
+    }
+}
+
+#[test]
 fn the_engine_decides_every_request_as_the_reference_does() {
     let w = Workload::generate(3, small());
     let authorizers = w.authorizers().unwrap();

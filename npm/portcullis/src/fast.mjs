@@ -234,6 +234,8 @@ function namesOf(request, withAttrs) {
 }
 
 const ONE = new Uint32Array(5);
+/** Most words `decideShort` takes as arguments. */
+const SHORT_WORDS = 32;
 
 /** Decides a plain request (of `shape` `kind`) for a session through interned names. */
 function decideInterned(wasm, state, codes, session, request, kind, now) {
@@ -247,9 +249,9 @@ function decideInterned(wasm, state, codes, session, request, kind, now) {
   }
   const end = encodeRequest(wasm, state, codes, request, true, 0);
   if (end < 0) return ASK_AGAIN;
-  if (end <= 24) {
+  if (end <= SHORT_WORDS) {
     const W = state.words;
-    return wasm.decideShort(session, end, W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10], W[11], W[12], W[13], W[14], W[15], W[16], W[17], W[18], W[19], W[20], W[21], W[22], W[23], now);
+    return wasm.decideShort(session, end, W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10], W[11], W[12], W[13], W[14], W[15], W[16], W[17], W[18], W[19], W[20], W[21], W[22], W[23], W[24], W[25], W[26], W[27], W[28], W[29], W[30], W[31], now);
   }
   return wasm.decideEncoded(session, state.words.subarray(0, end), now);
 }
