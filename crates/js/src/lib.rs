@@ -568,11 +568,41 @@ impl Authorizer {
         }
     }
 
-    /// [`Authorizer::decide_encoded`] for a request of at most 32 words, given as arguments
-    /// (the first `len` count): nothing is copied into wasm memory.
-    #[wasm_bindgen(js_name = decideShort)]
+    /// [`Authorizer::decide_encoded`] for a request of at most 12 words (one or two scalar
+    /// attributes), given as arguments, the first `len` of them counting: nothing is copied
+    /// into wasm memory. Each argument costs the call a little, hence two sizes.
+    #[wasm_bindgen(js_name = decideWords12)]
     #[allow(clippy::too_many_arguments)]
-    pub fn decide_short(
+    pub fn decide_words_12(
+        &self,
+        session: &Session,
+        len: u32,
+        w0: u32,
+        w1: u32,
+        w2: u32,
+        w3: u32,
+        w4: u32,
+        w5: u32,
+        w6: u32,
+        w7: u32,
+        w8: u32,
+        w9: u32,
+        w10: u32,
+        w11: u32,
+        now: f64,
+    ) -> u32 {
+        let words = [w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11];
+        match words.get(..len as usize) {
+            Some(words) => self.decide_encoded(session, words, now),
+            None => ASK_AGAIN,
+        }
+    }
+
+    /// [`Authorizer::decide_words_12`] for a request of at most 24 words (a list of five, or
+    /// three attributes).
+    #[wasm_bindgen(js_name = decideWords24)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_words_24(
         &self,
         session: &Session,
         len: u32,
@@ -600,19 +630,11 @@ impl Authorizer {
         w21: u32,
         w22: u32,
         w23: u32,
-        w24: u32,
-        w25: u32,
-        w26: u32,
-        w27: u32,
-        w28: u32,
-        w29: u32,
-        w30: u32,
-        w31: u32,
         now: f64,
     ) -> u32 {
         let words = [
             w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18,
-            w19, w20, w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31,
+            w19, w20, w21, w22, w23,
         ];
         match words.get(..len as usize) {
             Some(words) => self.decide_encoded(session, words, now),

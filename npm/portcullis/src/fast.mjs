@@ -181,19 +181,19 @@ function encodeScalar(wasm, atoms, tags, value, out, at) {
 
 /**
  * Encodes a plain request (see `shape`) at `at` in `state.words`: its names, its attribute
- * count and its attributes. The index after it, or -1 when the general path must read it.
+ * count and its attributes, named by `names` (`Object.keys` of its attributes: own enumerable
+ * names, as the general path reads them; null for none). The index after it, or -1 when the
+ * general path must read it.
  */
-function encodeRequest(wasm, state, codes, request, withAttrs, at) {
+function encodeRequest(wasm, state, codes, request, names, at) {
   let out = wordsWithRoom(state, at, 6);
   const atoms = state.atoms;
   if (!internRequest(wasm, atoms, request, out, at)) return -1;
-  if (!withAttrs) {
+  if (names === null) {
     out[at + 5] = 0;
     return at + 6;
   }
-  // Own enumerable names, as the general path reads them.
   const attrs = request.resource.attrs;
-  const names = Object.keys(attrs);
   if (names.length > codes.maxAttrs) return -1;
   out[at + 5] = names.length;
   let next = at + 6;
@@ -225,33 +225,35 @@ function encodeRequest(wasm, state, codes, request, withAttrs, at) {
   return next;
 }
 
-/** How many names a plain request is expected to intern: its five and two per attribute. */
-function namesOf(request, withAttrs) {
-  if (!withAttrs) return 5;
-  let n = 5;
-  for (const k in request.resource.attrs) n += 2;
-  return n;
+/** The names of a plain request's attributes (see `encodeRequest`); null for none. */
+function attrNames(request, kind) {
+  return kind === WITH_ATTRS ? Object.keys(request.resource.attrs) : null;
 }
 
 const ONE = new Uint32Array(5);
-/** Most words `decideShort` takes as arguments. */
-const SHORT_WORDS = 32;
 
 /** Decides a plain request (of `shape` `kind`) for a session through interned names. */
 function decideInterned(wasm, state, codes, session, request, kind, now) {
   // Room for this request's names, so that no number below goes stale. (A list of strings may
   // need more: then interning fails, the general path decides, and the next request finds the
   // table full and starts it over.)
-  const atoms = atomsWithRoom(wasm, state, namesOf(request, kind === WITH_ATTRS));
   if (kind === PLAIN) {
+    const atoms = atomsWithRoom(wasm, state, 5);
     if (!internRequest(wasm, atoms, request, ONE, 0)) return ASK_AGAIN;
     return wasm.decideAtoms(session, ONE[0], ONE[1], ONE[2], ONE[3], ONE[4], now);
   }
-  const end = encodeRequest(wasm, state, codes, request, true, 0);
+  const names = Object.keys(request.resource.attrs);
+  atomsWithRoom(wasm, state, 5 + 2 * names.length);
+  const end = encodeRequest(wasm, state, codes, request, names, 0);
   if (end < 0) return ASK_AGAIN;
-  if (end <= SHORT_WORDS) {
-    const W = state.words;
-    return wasm.decideShort(session, end, W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10], W[11], W[12], W[13], W[14], W[15], W[16], W[17], W[18], W[19], W[20], W[21], W[22], W[23], W[24], W[25], W[26], W[27], W[28], W[29], W[30], W[31], now);
+  // Short requests cross as arguments (nothing is copied into wasm memory); each argument
+  // costs the call a little, hence two sizes.
+  const W = state.words;
+  if (end <= 12) {
+    return wasm.decideWords12(session, end, W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10], W[11], now);
+  }
+  if (end <= 24) {
+    return wasm.decideWords24(session, end, W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10], W[11], W[12], W[13], W[14], W[15], W[16], W[17], W[18], W[19], W[20], W[21], W[22], W[23], now);
   }
   return wasm.decideEncoded(session, state.words.subarray(0, end), now);
 }
@@ -383,18 +385,19 @@ export function authorizerClass(Wasm) {
         return wasm.checkMany(session, requests, opts);
       }
       const state = this.#fast();
-      const kinds = new Uint8Array(requests.length);
-      let names = 0;
+      const names = new Array(requests.length);
+      let count = 0;
       for (let i = 0; i < requests.length; i += 1) {
         const kind = shape(requests[i]);
         if (kind === NOT_PLAIN) return wasm.checkMany(session, requests, opts);
-        kinds[i] = kind;
-        names += namesOf(requests[i], kind === WITH_ATTRS);
+        const attrs = attrNames(requests[i], kind);
+        names[i] = attrs;
+        count += attrs === null ? 5 : 5 + 2 * attrs.length;
       }
-      atomsWithRoom(wasm, state, names);
+      atomsWithRoom(wasm, state, count);
       let end = 0;
       for (let i = 0; i < requests.length; i += 1) {
-        end = encodeRequest(wasm, state, packed, requests[i], kinds[i] === WITH_ATTRS, end);
+        end = encodeRequest(wasm, state, packed, requests[i], names[i], end);
         if (end < 0) return wasm.checkMany(session, requests, opts);
       }
       const decided = wasm.decideEncodedMany(session, state.words.subarray(0, end), now);
