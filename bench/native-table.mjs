@@ -41,7 +41,7 @@ else doc = doc.replace(/^# Benchmarks\n/, `# Benchmarks\n\n${section}\n`);
 // Sizes of the shipped wasm, when built.
 const artifacts = [
   ["Worker wasm (`crates/gateway`, `scripts/build-worker`: release, wasm-opt -Oz)", "crates/gateway/build/index_bg.wasm"],
-  ["npm wasm (`crates/js`, opt-level 3 with the signature crates for size, `wasm-opt -Oz`)", "npm/portcullis/dist/web/portcullis_bg.wasm"],
+  ["npm wasm (`crates/js`, opt-level 3, `wasm-opt -Oz`)", "npm/portcullis/dist/web/portcullis_bg.wasm"],
   ["npm policy compiler wasm (`crates/js-compiler`, loaded only by `compilePolicy`; opt-level \"z\", `wasm-opt -Oz`)", "npm/portcullis/dist/web/portcullis_compiler_bg.wasm"],
 ].filter(([, f]) => existsSync(f));
 if (artifacts.length) {

@@ -12,6 +12,8 @@ import { Miniflare } from "miniflare";
 import { SignJWT, importJWK } from "jose";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** The Worker's compatibility date, as wrangler.toml sets it for `wrangler dev` and deploys. */
+const compatibilityDate = readFileSync(path.join(root, "wrangler.toml"), "utf8").match(/^compatibility_date = "([0-9-]+)"$/m)[1];
 const cli = path.join(root, "target/debug/portcullis");
 const keys = path.join(root, "examples/keys");
 
@@ -128,7 +130,7 @@ export async function startGateway({ origin, refreshSeconds = 1, trustedKeys: ke
     modules: true,
     scriptPath: path.join(root, "crates/gateway/build/index.js"),
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2026-04-20",
+    compatibilityDate,
     bindings,
   };
   const workers = [gateway];

@@ -16,6 +16,8 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** The Worker's compatibility date, as wrangler.toml sets it for `wrangler dev` and deploys. */
+const compatibilityDate = readFileSync(path.join(root, "wrangler.toml"), "utf8").match(/^compatibility_date = "([0-9-]+)"$/m)[1];
 const [gatewayPort, passthroughPort, quietPort, imitationPort, silentPort, origin, bundleDir, logFile] = process.argv.slice(2);
 const log = createWriteStream(logFile);
 const trusted = readFileSync(path.join(root, "examples/keys/bundle-signing.public.jwk"), "utf8");
@@ -30,7 +32,7 @@ const gatewayAt = (port, extra = {}) => new Miniflare({
   modules: true,
   scriptPath: path.join(root, "crates/gateway/build/index.js"),
   modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-  compatibilityDate: "2026-04-20",
+  compatibilityDate,
   kvNamespaces: { BUNDLES: "bundles" },
   bindings: { ORIGIN: origin, BUNDLE_KEYS: JSON.stringify({ keys: [JSON.parse(trusted)] }), BUNDLE_REFRESH_SECONDS: "30", ...extra },
   handleRuntimeStdio: stdio,
@@ -42,7 +44,7 @@ const plainWorker = (port, script, extra = {}) => new Miniflare({
   port: Number(port),
   modules: true,
   scriptPath: path.join(root, "tests/load", script),
-  compatibilityDate: "2026-04-20",
+  compatibilityDate,
   bindings: { ORIGIN: origin, ...extra },
   handleRuntimeStdio: stdio,
 });
