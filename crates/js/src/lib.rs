@@ -592,10 +592,7 @@ impl Authorizer {
         now: f64,
     ) -> u32 {
         let words = [w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11];
-        match words.get(..len as usize) {
-            Some(words) => self.decide_encoded(session, words, now),
-            None => ASK_AGAIN,
-        }
+        self.decide_prefix(session, &words, len, now)
     }
 
     /// [`Authorizer::decide_words_12`] for a request of at most 24 words (a list of five, or
@@ -636,6 +633,12 @@ impl Authorizer {
             w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18,
             w19, w20, w21, w22, w23,
         ];
+        self.decide_prefix(session, &words, len, now)
+    }
+
+    /// [`Authorizer::decide_encoded`] for the first `len` of `words` (more than there are:
+    /// ask the general path).
+    fn decide_prefix(&self, session: &Session, words: &[u32], len: u32, now: f64) -> u32 {
         match words.get(..len as usize) {
             Some(words) => self.decide_encoded(session, words, now),
             None => ASK_AGAIN,
