@@ -4,6 +4,7 @@
 //! 32 bytes, not of small order; a P-256 key is a point on the curve; an RSA modulus has
 //! 2048 to 4096 bits and a sane public exponent. Each key pins exactly one algorithm.
 
+use super::ed25519::Ed25519Key;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Verifier as _;
@@ -270,12 +271,7 @@ impl TrustedKey {
         };
         let prepared = match (&self.material, self.alg) {
             (KeyMaterial::Ed25519(x), Alg::EdDSA) => {
-                let key = ed25519_dalek::VerifyingKey::from_bytes(x)
-                    .map_err(|_| invalid("not a valid Ed25519 point"))?;
-                if key.is_weak() {
-                    return Err(invalid("an Ed25519 key of small order"));
-                }
-                Prepared::Ed25519(key)
+                Prepared::Ed25519(Ed25519Key::from_bytes(x).map_err(|e| invalid(e.why()))?)
             }
             (KeyMaterial::P256 { x, y }, Alg::ES256) => prepare_p256(x, y).map_err(invalid)?,
             (KeyMaterial::Rsa { n, e }, Alg::RS256) => prepare_rsa(n, e).map_err(invalid)?,
@@ -356,7 +352,7 @@ fn verify_rs256(key: &rsa::RsaPublicKey, message: &[u8], signature: &[u8]) -> bo
 /// The public key of a [`VerifierKey`], decoded once for its algorithm.
 #[derive(Clone)]
 enum Prepared {
-    Ed25519(ed25519_dalek::VerifyingKey),
+    Ed25519(Ed25519Key),
     P256(p256::ecdsa::VerifyingKey),
     Rsa(Box<rsa::RsaPublicKey>),
 }
@@ -388,8 +384,7 @@ impl VerifierKey {
     /// SHA-256.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.prepared {
-            Prepared::Ed25519(key) => ed25519_dalek::Signature::from_slice(signature)
-                .is_ok_and(|s| key.verify_strict(message, &s).is_ok()),
+            Prepared::Ed25519(key) => key.verify(message, signature),
             Prepared::P256(key) => verify_p256(key, message, signature),
             Prepared::Rsa(key) => verify_rs256(key, message, signature),
         }

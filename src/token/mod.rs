@@ -7,6 +7,7 @@
 //! from the bundle, never from the token.
 
 mod claims;
+mod ed25519;
 mod error;
 mod issuer;
 mod jws;
