@@ -127,6 +127,24 @@ impl Condition {
         }
     }
 
+    /// Whether evaluating the condition may read the resource's attributes (`resource.<name>`
+    /// other than the built-in `type`, `id` and `env`, which come from the request itself).
+    pub fn reads_resource_attributes(&self) -> bool {
+        let attribute = |a: &AttrRef| {
+            a.subject == Subject::Resource && !matches!(a.name.as_str(), "type" | "id" | "env")
+        };
+        let operand = |o: &Operand| matches!(o, Operand::Attr(a) if attribute(a));
+        match self {
+            Condition::All(c) | Condition::Any(c) => {
+                c.iter().any(Condition::reads_resource_attributes)
+            }
+            Condition::Not(c) => c.reads_resource_attributes(),
+            Condition::Eq(a, b) | Condition::In(a, b) => operand(a) || operand(b),
+            Condition::Has(a) => attribute(a),
+            Condition::Time { .. } => false,
+        }
+    }
+
     /// Number of nodes, counting operands.
     pub fn size(&self) -> usize {
         match self {

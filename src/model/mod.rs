@@ -568,6 +568,29 @@ impl Policy {
         &self.data.org
     }
 
+    /// The permissions whose decisions may depend on the resource's attributes: those of a
+    /// role granted by a binding with a condition that reads them, and those of an override
+    /// whose condition or resource selector reads them. Any other permission is decided the
+    /// same with the request's attributes as without them.
+    pub fn resource_attribute_permissions(&self) -> PermSet {
+        let reads = |c: &Option<Box<Condition>>| {
+            c.as_deref()
+                .is_some_and(Condition::reads_resource_attributes)
+        };
+        let mut set = PermSet::new();
+        for binding in self.data.bindings.iter().filter(|b| reads(&b.condition)) {
+            if let Some(role) = self.role(binding.role) {
+                set.union_with(&role.permissions);
+            }
+        }
+        for rule in &self.data.overrides {
+            if !rule.resource.attrs.is_empty() || reads(&rule.condition) {
+                set.union_with(&rule.permissions);
+            }
+        }
+        set
+    }
+
     /// The declared permissions.
     pub fn permissions(&self) -> &PermissionTable {
         &self.index.permissions

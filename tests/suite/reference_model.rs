@@ -84,7 +84,13 @@ fn attr(subject: Subject, name: &str) -> Operand {
 }
 
 fn condition(g: &mut Gen, depth: usize) -> Condition {
-    match g.below(if depth > 2 { 3 } else { 6 }) {
+    // Leaves 0–2 read the resource's attributes, 6 and 7 do not; 3–5 nest.
+    let kind = if depth > 2 {
+        *g.pick(&[0, 1, 2, 6, 7])
+    } else {
+        g.below(8)
+    };
+    match kind {
         0 => Condition::Eq(
             attr(Subject::Resource, "color"),
             Operand::Literal(Value::Str(g.pick(&["red", "blue"]).to_string())),
@@ -99,7 +105,15 @@ fn condition(g: &mut Gen, depth: usize) -> Condition {
         }),
         3 => Condition::Not(Box::new(condition(g, depth + 1))),
         4 => Condition::All((0..g.below(3)).map(|_| condition(g, depth + 1)).collect()),
-        _ => Condition::Any((0..g.below(3)).map(|_| condition(g, depth + 1)).collect()),
+        5 => Condition::Any((0..g.below(3)).map(|_| condition(g, depth + 1)).collect()),
+        6 => Condition::Eq(
+            attr(Subject::Resource, "id"),
+            Operand::Literal(Value::Str(g.pick(&["d-1", "d-2"]).to_string())),
+        ),
+        _ => Condition::In(
+            attr(Subject::Env, "id"),
+            Operand::Literal(Value::List(vec![Value::Str("prod".into())])),
+        ),
     }
 }
 
@@ -598,9 +612,50 @@ proptest! {
         let verified = authorizer.verify_token(&token, &VerifyOptions { now: NOW, audience: None }).unwrap();
         let engine = authorizer.check(&verified, &request, NOW);
         let expected = reference(&data, &facts, &request, NOW);
-        prop_assert_eq!(engine.reason, expected, "seed {} facts {:?} request {:?}", seed, facts, request);
+        prop_assert_eq!(&engine.reason, &expected, "seed {} facts {:?} request {:?}", seed, facts, request);
         prop_assert_eq!(engine.allowed, expected == Reason::Allowed);
+        // A permission no rule reads attributes for is decided the same without them (the
+        // npm package leaves them out of such requests).
+        if !reads_attributes(&authorizer, &request.action) {
+            let mut bare = request.clone();
+            bare.resource.attrs.clear();
+            prop_assert_eq!(authorizer.check(&verified, &bare, NOW), engine);
+        }
     }
+}
+
+/// Whether the policy says `action`'s decisions may read the resource's attributes.
+fn reads_attributes(authorizer: &Authorizer, action: &str) -> bool {
+    let policy = authorizer.policy();
+    policy
+        .permissions()
+        .index(action)
+        .is_some_and(|p| policy.resource_attribute_permissions().contains(p))
+}
+
+/// The permissions said to read attributes are neither none nor all: random policies have
+/// conditions and selectors on attributes, and others that read none.
+#[test]
+fn random_policies_have_permissions_that_read_attributes_and_others_that_do_not() {
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let (mut reading, mut not_reading) = (0, 0);
+    for seed in 1..1_000u64 {
+        let mut g = Gen(seed);
+        let authorizer = Authorizer::preview(random_policy(&mut g, &key), 1).unwrap();
+        let (_, request) = random_case(&mut g);
+        if request.resource.attrs.is_empty() {
+            continue;
+        }
+        if reads_attributes(&authorizer, &request.action) {
+            reading += 1;
+        } else {
+            not_reading += 1;
+        }
+    }
+    assert!(
+        reading >= 100 && not_reading >= 100,
+        "{reading} reading, {not_reading} not"
+    );
 }
 
 /// The generator reaches every reason but `invalid_token` (its tokens are all valid), so the

@@ -455,6 +455,18 @@ impl Authorizer {
         Ok(&session.token)
     }
 
+    /// The permissions whose decisions may depend on resource attributes, separated by `,`
+    /// (see `Policy::resource_attribute_permissions`): the fast path leaves the attributes of
+    /// a request for any other permission out, once it has checked that they are well formed.
+    #[wasm_bindgen(js_name = attributePermissions)]
+    pub fn attribute_permissions(&self) -> String {
+        let policy = self.inner.policy();
+        policy
+            .permissions()
+            .names_of(&policy.resource_attribute_permissions())
+            .join(",")
+    }
+
     /// The id of rule number `n` of packed decisions.
     #[wasm_bindgen(js_name = ruleName)]
     pub fn rule_name(&self, n: u32) -> Option<String> {

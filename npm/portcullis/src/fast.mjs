@@ -225,9 +225,41 @@ function encodeRequest(wasm, state, codes, request, names, at) {
   return next;
 }
 
-/** The names of a plain request's attributes (see `encodeRequest`); null for none. */
-function attrNames(request, kind) {
-  return kind === WITH_ATTRS ? Object.keys(request.resource.attrs) : null;
+/** Whether `encodeScalar` would take `value` (interning aside). */
+function plainScalar(value) {
+  const t = typeof value;
+  return t === "string" || t === "boolean" || (t === "number" && (value | 0) === value);
+}
+
+/**
+ * Whether `encodeRequest` would take attributes of these `names` (interning aside): then the
+ * general path would read them without an error, and a request for a permission no rule reads
+ * attributes for is decided the same without them.
+ */
+function plainAttrs(codes, attrs, names) {
+  if (names.length > codes.maxAttrs) return false;
+  for (let i = 0; i < names.length; i += 1) {
+    const value = attrs[names[i]];
+    if (Array.isArray(value)) {
+      if (value.length > codes.maxAttrs) return false;
+      for (let j = 0; j < value.length; j += 1) if (!plainScalar(value[j])) return false;
+    } else if (!plainScalar(value)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The attribute names a plain request is encoded with (see `encodeRequest`): null for none,
+ * which is also what a request gets whose permission no rule reads attributes for, when its
+ * attributes are well formed (they would change nothing but the time spent).
+ */
+function attrNames(state, codes, request, kind) {
+  if (kind !== WITH_ATTRS) return null;
+  const attrs = request.resource.attrs;
+  const names = Object.keys(attrs);
+  return !state.attrActions.has(request.action) && plainAttrs(codes, attrs, names) ? null : names;
 }
 
 const ONE = new Uint32Array(5);
@@ -237,12 +269,12 @@ function decideInterned(wasm, state, codes, session, request, kind, now) {
   // Room for this request's names, so that no number below goes stale. (A list of strings may
   // need more: then interning fails, the general path decides, and the next request finds the
   // table full and starts it over.)
-  if (kind === PLAIN) {
+  const names = attrNames(state, codes, request, kind);
+  if (names === null) {
     const atoms = atomsWithRoom(wasm, state, 5);
     if (!internRequest(wasm, atoms, request, ONE, 0)) return ASK_AGAIN;
     return wasm.decideAtoms(session, ONE[0], ONE[1], ONE[2], ONE[3], ONE[4], now);
   }
-  const names = Object.keys(request.resource.attrs);
   atomsWithRoom(wasm, state, 5 + 2 * names.length);
   const end = encodeRequest(wasm, state, codes, request, names, 0);
   if (end < 0) return ASK_AGAIN;
@@ -311,7 +343,7 @@ export function authorizerClass(Wasm) {
       const wasm = this.#wasm;
       return (this.#state ??= {
         version: wasm.version, rules: [], atoms: new Map(), atomCapacity: wasm.atomCapacity, sessions: new Map(),
-        words: new Uint32Array(256),
+        words: new Uint32Array(256), attrActions: new Set(wasm.attributePermissions().split(",")),
       });
     }
 
@@ -390,7 +422,7 @@ export function authorizerClass(Wasm) {
       for (let i = 0; i < requests.length; i += 1) {
         const kind = shape(requests[i]);
         if (kind === NOT_PLAIN) return wasm.checkMany(session, requests, opts);
-        const attrs = attrNames(requests[i], kind);
+        const attrs = attrNames(state, packed, requests[i], kind);
         names[i] = attrs;
         count += attrs === null ? 5 : 5 + 2 * attrs.length;
       }
