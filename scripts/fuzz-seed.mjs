@@ -80,4 +80,18 @@ for (const target of ['route_match', 'decision']) {
   seed(target, Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff)));
 }
 
+// authzen_request: the first byte picks the endpoint, the rest is the body: the interop
+// decisions' requests and the example evaluations.
+for (const f of readdirSync(join(root, 'tests', 'authzen', 'todo'))) {
+  if (!f.endsWith('.json')) continue;
+  const file = json(join('tests', 'authzen', 'todo', f));
+  for (const c of [...(file.evaluation ?? []), ...(file.decisions ?? [])]) seed('authzen_request', Buffer.concat([Buffer.from([0]), Buffer.from(JSON.stringify(c.request))]));
+  for (const c of file.evaluations ?? []) seed('authzen_request', Buffer.concat([Buffer.from([1]), Buffer.from(JSON.stringify(c.request))]));
+}
+for (const [kind, body] of [
+  [2, { subject: { type: 'user' }, action: { name: 'can_read_todos' }, resource: { type: 'todo', id: 't-1' } }],
+  [3, { subject: { type: 'user', id: 'rick' }, action: { name: 'can_read_todos' }, resource: { type: 'todo' }, page: { limit: 2 } }],
+  [4, { subject: { type: 'user', id: 'morty' }, resource: { type: 'todo', id: 't', properties: { ownerID: 'morty@the-citadel.com' } } }],
+]) seed('authzen_request', Buffer.concat([Buffer.from([kind]), Buffer.from(JSON.stringify(body))]));
+
 console.log(`fuzz corpora: ${added} new seed file(s)`);

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod authzen;
 pub mod bundle;
 pub mod decide;
 mod error;

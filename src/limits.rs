@@ -20,13 +20,23 @@
 //! | [`MAX_CONDITION_NODES`] | 64 | `policy_invalid`; a bundle: refused (`bundle_corrupt`) |
 //! | [`MAX_VALUE_DEPTH`] | 2 | `policy_invalid`; a bundle: refused (`bundle_corrupt`) |
 //! | [`MAX_BATCH`] | 1000 requests | `batch_too_large` |
+//! | [`MAX_SUBJECT_ALIASES`] | 8 | `policy_invalid`; a bundle: refused (`bundle_corrupt`) |
+//! | [`MAX_AUTHZEN_BODY_BYTES`] | 1 MiB | `body_too_large` (413) |
+//! | [`MAX_AUTHZEN_JSON_DEPTH`] | 8 | `invalid_json` (400) |
+//! | [`MAX_EVALUATIONS`] | 1000 per batch | `too_many_evaluations` (400) |
+//! | [`MAX_PROPERTIES`] | 64 per entity | `invalid_field` (400) |
+//! | [`MAX_PAGE_LIMIT`] | 1000 results per search page | a larger `page.limit` is capped |
 
+pub use crate::authzen::{
+    MAX_BODY_BYTES as MAX_AUTHZEN_BODY_BYTES, MAX_EVALUATIONS,
+    MAX_JSON_DEPTH as MAX_AUTHZEN_JSON_DEPTH, MAX_PAGE_LIMIT, MAX_PROPERTIES,
+};
 pub use crate::bundle::MAX_BUNDLE_BYTES;
 pub use crate::decide::MAX_BATCH;
 pub use crate::model::MAX_VALUE_DEPTH;
 pub use crate::model::{MAX_CONDITION_DEPTH, MAX_CONDITION_NODES};
 pub use crate::model::{
-    MAX_ENTRIES, MAX_ISSUERS, MAX_KEYS_PER_ISSUER, MAX_PERMISSIONS, MAX_ROUTES,
+    MAX_ENTRIES, MAX_ISSUERS, MAX_KEYS_PER_ISSUER, MAX_PERMISSIONS, MAX_ROUTES, MAX_SUBJECT_ALIASES,
 };
 pub use crate::model::{MAX_PATH_BYTES, MAX_SEGMENTS};
 pub use crate::source::MAX_SOURCE_BYTES;

@@ -33,6 +33,19 @@ pub struct Fixtures {
     pub kids: Vec<String>,
 }
 
+/// The Todo example's policy (`examples/authzen-todo.json`) as an unsigned preview, and an
+/// instant to decide at, for the AuthZEN target; compiled once per process.
+pub fn authzen_fixture() -> (&'static Authorizer, i64) {
+    static TODO: OnceLock<Authorizer> = OnceLock::new();
+    let authorizer = TODO.get_or_init(|| {
+        let text = include_str!("../../examples/authzen-todo.json");
+        let source = portcullis::source::parse_source(text.as_bytes()).expect("the example parses");
+        let mut data = portcullis::source::compile(&source).expect("the example compiles");
+        Authorizer::preview(data.remove(0), 1).expect("the example loads")
+    });
+    (authorizer, 1_780_000_000)
+}
+
 /// Loads the fixtures once.
 pub fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();

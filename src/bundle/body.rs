@@ -142,6 +142,17 @@ pub fn encode_body(d: &PolicyData) -> Vec<u8> {
         w.option(r.id_param.as_deref(), Writer::str);
         w.option(r.id_pattern.as_ref().map(IdPattern::as_str), Writer::str);
     }
+    w.len(d.subject_aliases.len());
+    for a in &d.subject_aliases {
+        w.str(a);
+    }
+    w.len(d.resources.len());
+    for r in &d.resources {
+        w.str(&r.resource_type);
+        w.str(&r.id);
+        w.option(r.env, |w, e| w.varint(e.into()));
+        put_attrs(&mut w, &r.attrs);
+    }
     w.into_bytes()
 }
 
@@ -367,6 +378,15 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
                 .map_err(|_| DecodeError::BadTag)?,
         })
     })?;
+    let subject_aliases = list(&mut r, MAX_SUBJECT_ALIASES, Reader::str)?;
+    let resources = list(&mut r, MAX_ENTRIES, |r| {
+        Ok(ResourceEntity {
+            resource_type: r.str()?,
+            id: r.str()?,
+            env: r.option(Reader::index)?,
+            attrs: get_attrs(r)?,
+        })
+    })?;
     r.finish()?;
     Ok(PolicyData {
         org,
@@ -383,5 +403,7 @@ pub fn decode_body(body: &[u8]) -> Result<PolicyData, BundleError> {
             subjects_before,
         },
         routes,
+        subject_aliases,
+        resources,
     })
 }

@@ -27,7 +27,7 @@ use codec::Reader;
 pub const MAGIC: [u8; 4] = *b"PCLB";
 
 /// The format version this code reads and writes.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 
 /// Largest bundle accepted, in bytes.
 pub const MAX_BUNDLE_BYTES: usize = 16 * 1024 * 1024;
@@ -471,6 +471,21 @@ mod tests {
             id_param: Some("id".into()),
             id_pattern: None,
         });
+        data.subject_aliases = vec!["email".into(), "pid".into()];
+        data.resources = vec![
+            ResourceEntity {
+                resource_type: "doc".into(),
+                id: "d-1".into(),
+                env: Some(0),
+                attrs: [("owner".to_owned(), Value::Str("mia".into()))].into(),
+            },
+            ResourceEntity {
+                resource_type: "doc".into(),
+                id: "d-2".into(),
+                env: None,
+                attrs: Attrs::new(),
+            },
+        ];
         data
     }
 

@@ -11,7 +11,7 @@ use super::engine::{
 };
 use super::Detail;
 use crate::bundle::{self, BundleError, BundleHeader, BundleKeys, LoadOptions};
-use crate::model::{Policy, PolicyData, RoleScope, Target};
+use crate::model::{MemberKind, Policy, PolicyData, RoleScope, Target};
 use crate::token::{self, TokenError, VerifiedToken, VerifyOptions};
 
 /// Where a policy came from.
@@ -259,6 +259,31 @@ impl Authorizer {
     ) -> Decision {
         self.engine()
             .check_resolved(token, facts, request, resolved, now, &mut Tracer::off())
+    }
+
+    /// Decides a request for a subject a PDP client names, without a token: the member with
+    /// that id, service id, client id or alias (see [`Policy::subject_member`]), taken as if
+    /// it presented a token made for this request: bound to the resource's environment, of
+    /// the policy's organization, issued now, without a scope. Disabled members and subject
+    /// revocations refuse it (`revoked`); an unknown subject is `not_a_member`.
+    pub fn check_subject(&self, subject: &str, request: &Request, now: i64) -> Decision {
+        let policy = &self.policy;
+        let member = policy
+            .subject_member(subject)
+            .and_then(|m| policy.member(m));
+        let (id, client_id) = match member {
+            Some(m) if m.kind == MemberKind::Service => (m.id.as_str(), Some(m.token_id())),
+            Some(m) => (m.id.as_str(), None),
+            None => (subject, None),
+        };
+        let token = VerifiedToken::stand_in(
+            id,
+            client_id,
+            policy.org(),
+            request.resource.env.as_deref(),
+            now,
+        );
+        self.check(&token, request, now)
     }
 
     /// Decides many requests for one verified token, in order; at most [`MAX_BATCH`].

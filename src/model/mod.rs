@@ -236,6 +236,20 @@ pub struct Revocations {
     pub subjects_before: Vec<(String, i64)>,
 }
 
+/// A resource the policy knows by type and id, with its attributes and environment: a PDP
+/// client may name it by id alone, and resource search lists these.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceEntity {
+    /// Resource type (a declared permission type).
+    pub resource_type: String,
+    /// Id, unique within its type.
+    pub id: String,
+    /// The environment (index) it lives in; `None` for an org-level resource.
+    pub env: Option<u32>,
+    /// Attributes, readable by conditions as `resource.<name>`.
+    pub attrs: Attrs,
+}
+
 /// The compiled policy of one organization, as plain data.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyData {
@@ -261,6 +275,11 @@ pub struct PolicyData {
     pub revocations: Revocations,
     /// Gateway routes.
     pub routes: Vec<Route>,
+    /// Member attributes whose string values also name the member to a PDP client (an
+    /// identity provider's subject id, an email), besides its id.
+    pub subject_aliases: Vec<String>,
+    /// Resources known by id.
+    pub resources: Vec<ResourceEntity>,
 }
 
 /// Most entries of each kind one policy may hold.
@@ -273,6 +292,8 @@ pub const MAX_KEYS_PER_ISSUER: usize = 64;
 pub const MAX_ROUTES: usize = 1024;
 /// Most permissions a policy may declare.
 pub const MAX_PERMISSIONS: usize = 4096;
+/// Most member attributes a policy may declare as subject aliases.
+pub const MAX_SUBJECT_ALIASES: usize = 8;
 
 /// Why policy data could not be indexed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -352,6 +373,10 @@ struct Index {
     revoked_jti: FxHashSet<String>,
     revoked_before: FxHashMap<String, i64>,
     issuer_keys: IssuerKeys,
+    /// Services by id, and members by alias value.
+    member_by_alias: FxHashMap<String, u32>,
+    /// Resource entities by type, then id.
+    resource_by_id: FxHashMap<String, FxHashMap<String, u32>>,
 }
 
 /// The immutable, indexed policy of one organization.
@@ -403,6 +428,51 @@ fn check_condition(c: Option<&Condition>) -> Result<(), ModelError> {
         }
         _ => Ok(()),
     }
+}
+
+/// Services by id (their tokens name them by client id) and members by the values of their
+/// alias attributes. A value naming two members, or naming one member while being another
+/// member's id, is refused: a subject must name one member.
+fn aliases(data: &PolicyData) -> Result<FxHashMap<String, u32>, ModelError> {
+    if data.subject_aliases.len() > MAX_SUBJECT_ALIASES {
+        return Err(ModelError::TooMany {
+            table: "subject alias",
+        });
+    }
+    let mut by_alias: FxHashMap<String, u32> = data
+        .members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.kind == MemberKind::Service)
+        .map(|(i, m)| (m.id.clone(), i as u32))
+        .collect();
+    if data.subject_aliases.is_empty() {
+        return Ok(by_alias);
+    }
+    let ids: FxHashMap<&str, u32> = data
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id.as_str(), i as u32))
+        .collect();
+    for (i, member) in data.members.iter().enumerate() {
+        for name in &data.subject_aliases {
+            let Some(Value::Str(alias)) = member.attrs.get(name) else {
+                continue;
+            };
+            let clash = ids.get(alias.as_str()).is_some_and(|&m| m != i as u32)
+                || by_alias
+                    .insert(alias.clone(), i as u32)
+                    .is_some_and(|m| m != i as u32);
+            if clash {
+                return Err(ModelError::DuplicateId {
+                    table: "subject alias",
+                    id: alias.clone(),
+                });
+            }
+        }
+    }
+    Ok(by_alias)
 }
 
 impl Policy {
@@ -555,6 +625,23 @@ impl Policy {
             IssuerKeysError::Key(e) => ModelError::Key(e),
             IssuerKeysError::DuplicateKid(id) => ModelError::DuplicateId { table: "key", id },
         })?;
+        index.member_by_alias = aliases(&data)?;
+        check_len("resource", data.resources.len())?;
+        for (i, r) in data.resources.iter().enumerate() {
+            if let Some(e) = r.env {
+                check_ref("resource", "environment", e, envs)?;
+            }
+            let ids = index
+                .resource_by_id
+                .entry(r.resource_type.clone())
+                .or_default();
+            if ids.insert(r.id.clone(), i as u32).is_some() {
+                return Err(ModelError::DuplicateId {
+                    table: "resource",
+                    id: format!("{}:{}", r.resource_type, r.id),
+                });
+            }
+        }
         Ok(Policy { data, index })
     }
 
@@ -589,6 +676,20 @@ impl Policy {
             }
         }
         set
+    }
+
+    /// The member a PDP client names `subject`: the member with that id (a user's id, or a
+    /// service's id or client id), else the one whose alias attribute holds it.
+    pub fn subject_member(&self, subject: &str) -> Option<u32> {
+        self.user_index(subject)
+            .or_else(|| self.service_index(subject))
+            .or_else(|| self.index.member_by_alias.get(subject).copied())
+    }
+
+    /// A resource entity by type and id.
+    pub fn resource_entity(&self, resource_type: &str, id: &str) -> Option<&ResourceEntity> {
+        let i = *self.index.resource_by_id.get(resource_type)?.get(id)?;
+        self.data.resources.get(i as usize)
     }
 
     /// The declared permissions.

@@ -170,6 +170,16 @@ impl PermissionTable {
         &self.names
     }
 
+    /// Whether some permission of resource type `ty` is declared.
+    pub fn has_type(&self, ty: &str) -> bool {
+        self.by_type.contains_key(ty)
+    }
+
+    /// The declared permissions of resource type `ty` (empty for an undeclared type).
+    pub fn of_type(&self, ty: &str) -> PermSet {
+        self.by_type.get(ty).cloned().unwrap_or_default()
+    }
+
     /// Every declared permission.
     pub fn all(&self) -> PermSet {
         let mut set = PermSet::new();

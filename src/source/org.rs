@@ -47,6 +47,8 @@ impl Compiler {
         let bindings = self.bindings(&base, org, &ctx);
         let overrides = self.overrides(&base, org, table, &bindings, &ctx);
         let revocations = self.revocations(&base, org);
+        let subject_aliases = self.subject_aliases(&base, org, &members);
+        let resources = self.resources(&base, org, table, &ctx);
         PolicyData {
             org: org.id.clone(),
             permissions: table.names().to_vec(),
@@ -59,7 +61,124 @@ impl Compiler {
             issuers: issuers.to_vec(),
             revocations,
             routes: routes.to_vec(),
+            subject_aliases,
+            resources,
         }
+    }
+
+    /// The member attributes that also name members to a PDP client. Every value must name
+    /// one member only: not two members, and not a member other than the one whose id it is.
+    fn subject_aliases(&mut self, base: &str, org: &OrgSource, members: &[Member]) -> Vec<String> {
+        let at = format!("{base}/subject_aliases");
+        if org.subject_aliases.len() > MAX_SUBJECT_ALIASES {
+            self.error(
+                &at,
+                format!("at most {MAX_SUBJECT_ALIASES} subject aliases"),
+                None,
+            );
+            return Vec::new();
+        }
+        let ids: HashMap<&str, usize> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.as_str(), i))
+            .collect();
+        let mut named: HashMap<&str, usize> = HashMap::new();
+        for (ai, name) in org.subject_aliases.iter().enumerate() {
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                || name.is_empty()
+            {
+                self.error(
+                    format!("{at}/{ai}"),
+                    format!("`{name}` is not an attribute name"),
+                    None,
+                );
+            }
+            for (mi, member) in members.iter().enumerate() {
+                let Some(Value::Str(alias)) = member.attrs.get(name) else {
+                    continue;
+                };
+                let other = ids
+                    .get(alias.as_str())
+                    .filter(|&&i| i != mi)
+                    .or_else(|| named.get(alias.as_str()).filter(|&&i| i != mi))
+                    .and_then(|&i| members.get(i));
+                if let Some(other) = other {
+                    self.error(
+                        format!("{at}/{ai}"),
+                        format!("`{alias}` names both `{}` and `{}`", member.id, other.id),
+                        Some("an alias must name one member".into()),
+                    );
+                }
+                named.insert(alias.as_str(), mi);
+            }
+        }
+        org.subject_aliases.clone()
+    }
+
+    /// The resources the policy knows by id: a declared type, a valid id unique within its
+    /// type, an environment of this organization.
+    fn resources(
+        &mut self,
+        base: &str,
+        org: &OrgSource,
+        table: &PermissionTable,
+        ctx: &OrgCtx<'_>,
+    ) -> Vec<ResourceEntity> {
+        let mut seen: HashSet<(&str, &str)> = HashSet::new();
+        let mut out = Vec::with_capacity(org.resources.len());
+        for (ri, r) in org.resources.iter().enumerate() {
+            let at = format!("{base}/resources/{ri}");
+            if !table.has_type(&r.resource_type) {
+                self.error(
+                    format!("{at}/type"),
+                    format!("unknown resource type `{}`", r.resource_type),
+                    Some("declare it under `permissions`".into()),
+                );
+            }
+            if !valid_id(&r.id) {
+                self.error(
+                    format!("{at}/id"),
+                    format!("`{}` is not a valid id", r.id),
+                    None,
+                );
+            }
+            if !seen.insert((r.resource_type.as_str(), r.id.as_str())) {
+                self.error(
+                    format!("{at}/id"),
+                    format!(
+                        "duplicate resource `{}` of type `{}`",
+                        r.id, r.resource_type
+                    ),
+                    None,
+                );
+            }
+            self.attrs(&format!("{at}/attrs"), &r.attrs);
+            let env = match r.env.as_deref() {
+                None => None,
+                Some("*") => {
+                    self.error(
+                        format!("{at}/env"),
+                        "a resource lives in one environment",
+                        None,
+                    );
+                    None
+                }
+                Some(e) => match self.env_ref(&format!("{at}/env"), e, ctx) {
+                    Some(EnvSelector::One(i)) => Some(i),
+                    _ => None,
+                },
+            };
+            out.push(ResourceEntity {
+                resource_type: r.resource_type.clone(),
+                id: r.id.clone(),
+                env,
+                attrs: r.attrs.clone(),
+            });
+        }
+        out
     }
 
     /// The shared roles followed by the organization's custom roles, whose ids must differ

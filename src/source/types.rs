@@ -349,6 +349,30 @@ pub struct OrgSource {
     /// Revocations.
     #[serde(default)]
     pub revocations: RevocationSource,
+    /// Member attributes whose values also name a member to a PDP client (an identity
+    /// provider's subject id, an email).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subject_aliases: Vec<String>,
+    /// Resources known by id, with their attributes and environment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceSource>,
+}
+
+/// A resource the policy knows by type and id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSource {
+    /// Resource type: a declared permission type.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// Id, unique within its type.
+    pub id: String,
+    /// The environment it lives in; absent for an org-level resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// Attributes, readable by conditions as `resource.<name>`.
+    #[serde(default, skip_serializing_if = "Attrs::is_empty")]
+    pub attrs: Attrs,
 }
 
 /// A whole policy source.

@@ -131,6 +131,44 @@ pub struct VerifiedToken {
 }
 
 impl VerifiedToken {
+    /// The token a member would present to act on a resource of `env` right now, for a
+    /// decision made without one (a PDP client naming the subject): an EnvAuth token bound
+    /// to `env`, an OrgAuth token for an org-level resource, a service token for a service;
+    /// issued at `now`, without a token id or scope. Crate-private: outside this crate a
+    /// verified token still comes only from verification.
+    pub(crate) fn stand_in(
+        member_id: &str,
+        client_id: Option<&str>,
+        org: &str,
+        env: Option<&str>,
+        now: i64,
+    ) -> Self {
+        let kind = match (client_id, env) {
+            (Some(_), _) => TokenKind::Service,
+            (None, Some(_)) => TokenKind::EnvAuth,
+            (None, None) => TokenKind::OrgAuth,
+        };
+        VerifiedToken {
+            kind,
+            iss: String::new(),
+            sub: member_id.to_owned(),
+            audience: Vec::new(),
+            exp: now.saturating_add(1),
+            iat: now,
+            nbf: None,
+            jti: String::new(),
+            org: org.to_owned(),
+            env: if kind == TokenKind::EnvAuth {
+                env.map(str::to_owned)
+            } else {
+                None
+            },
+            client_id: client_id.map(str::to_owned),
+            scope: None,
+            leeway: 0,
+        }
+    }
+
     /// The token kind.
     pub fn kind(&self) -> TokenKind {
         self.kind

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
+use crate::authzen::{self, EvaluationRequest};
 use crate::decide::Authorizer;
 use crate::decide::{Reason, Request};
 use crate::model::PolicyData;
@@ -111,8 +112,13 @@ pub struct PermissionsCase {
 pub struct TestCase {
     /// What the case shows.
     pub name: String,
-    /// The caller's token.
-    pub token: TestToken,
+    /// The caller's token (every case but an `evaluation` has one).
+    #[serde(default)]
+    pub token: Option<TestToken>,
+    /// An AuthZEN access evaluation request (`subject`, `action`, `resource`, `context`),
+    /// decided as the PDP decides it, without a token.
+    #[serde(default)]
+    pub evaluation: Option<serde_json::Value>,
     /// The bundle's organization; the token's by default.
     #[serde(default)]
     pub bundle: Option<String>,
@@ -197,6 +203,45 @@ pub fn with_test_issuer(mut data: PolicyData) -> PolicyData {
     data
 }
 
+/// Decides an `evaluation` case: the AuthZEN request, for the case's `bundle` (or the only
+/// organization).
+fn evaluation_case(
+    case: &TestCase,
+    evaluation: &serde_json::Value,
+    authorizers: &[Authorizer],
+    now: i64,
+) -> Result<(Reason, Option<String>, Option<String>), String> {
+    if case.token.is_some()
+        || case.request.is_some()
+        || case.delegation.is_some()
+        || case.permissions.is_some()
+    {
+        return Err(format!(
+            "case `{}`: an `evaluation` case has no `token`, `request`, `delegation` or `permissions`",
+            case.name
+        ));
+    }
+    let authorizer = match (case.bundle.as_deref(), authorizers) {
+        (None, [only]) => Some(only),
+        (Some(org), _) => authorizers.iter().find(|a| a.policy().org() == org),
+        (None, _) => None,
+    }
+    .ok_or_else(|| {
+        format!(
+            "case `{}`: name the organization of the evaluation in `bundle`",
+            case.name
+        )
+    })?;
+    let request = EvaluationRequest::parse(evaluation.to_string().as_bytes())
+        .map_err(|e| format!("case `{}`: {e}", case.name))?;
+    let d = authzen::decide(authorizer, &request, now);
+    Ok((
+        d.reason,
+        d.rule.map(|r| r.to_string()),
+        d.detail.map(|d| d.code().to_owned()),
+    ))
+}
+
 /// Runs a test file against compiled policies (one per organization).
 pub fn run(file: &PolicyTestFile, orgs: &[PolicyData], version: u64) -> Result<TestReport, String> {
     let file_now = instant(&file.now)?;
@@ -215,108 +260,118 @@ pub fn run(file: &PolicyTestFile, orgs: &[PolicyData], version: u64) -> Result<T
             .map(instant)
             .transpose()?
             .unwrap_or(file_now);
-        let bundle_org = case.bundle.as_deref().unwrap_or(&case.token.org);
-        let authorizer = authorizers
-            .iter()
-            .find(|a| a.policy().org() == bundle_org)
-            .ok_or_else(|| {
-                format!(
-                    "case `{}`: no organization `{bundle_org}` in the policy",
-                    case.name
-                )
-            })?;
-        let t = &case.token;
-        let kind = t.kind.unwrap_or(if t.env.is_some() {
-            TokenKind::EnvAuth
+        let (got, rule, detail) = if let Some(evaluation) = &case.evaluation {
+            evaluation_case(case, evaluation, &authorizers, now)?
         } else {
-            TokenKind::OrgAuth
-        });
-        let iat = t.iat.as_ref().map(instant).transpose()?.unwrap_or(now - 60);
-        let exp = t
-            .exp
-            .as_ref()
-            .map(instant)
-            .transpose()?
-            .unwrap_or(iat + 600);
-        let claims = Claims {
-            iss: TEST_ISSUER.into(),
-            sub: t.sub.clone(),
-            aud: t.aud.clone().unwrap_or_else(|| TEST_ISSUER.into()),
-            exp,
-            iat,
-            nbf: None,
-            jti: t.jti.clone().unwrap_or_else(|| format!("test-{i}")),
-            org: t.org.clone(),
-            env: t.env.clone(),
-            client_id: t.client_id.clone(),
-            scope: t.scope.clone(),
-        };
-        let raw = mint_eddsa(&key, TEST_KID, kind, &claims);
-        let verified = authorizer.verify_token(
-            &raw,
-            &VerifyOptions {
-                now,
-                audience: None,
-            },
-        );
-        let (got, rule, detail) =
-            match (&case.request, &case.delegation, &case.permissions, verified) {
-                (_, _, _, Err(e)) => (Reason::InvalidToken, None, Some(e.code().to_owned())),
-                (Some(req), None, None, Ok(token)) => {
-                    let d = authorizer.check(&token, req, now);
-                    (
-                        d.reason,
-                        d.rule.map(|r| r.to_string()),
-                        d.detail.map(|d| d.code().to_owned()),
-                    )
-                }
-                (None, Some(del), None, Ok(token)) => {
-                    // Assigning and removing follow one rule; the file names which for its
-                    // readers.
-                    let d = authorizer.delegation(
-                        &token,
-                        &del.role,
-                        &del.user,
-                        del.env.as_deref(),
-                        now,
-                    );
-                    (
-                        d.reason,
-                        d.rule.map(|r| r.to_string()),
-                        d.detail.map(|d| d.code().to_owned()),
-                    )
-                }
-                (None, None, Some(perms), Ok(token)) => {
-                    match authorizer.permissions(&token, perms.env.as_deref(), now) {
-                        Ok(eff) => {
-                            let want: BTreeSet<&str> =
-                                perms.expect.iter().map(String::as_str).collect();
-                            let have: BTreeSet<&str> =
-                                eff.permissions.iter().map(String::as_str).collect();
-                            if want == have {
-                                (Reason::Allowed, None, None)
-                            } else {
-                                let missing: Vec<_> = want.difference(&have).collect();
-                                let extra: Vec<_> = have.difference(&want).collect();
-                                results.push(CaseResult {
-                                    name: case.name.clone(),
-                                    passed: false,
-                                    expected: format!("permissions {:?}", perms.expect),
-                                    got: format!("missing {missing:?}, unexpected {extra:?}"),
-                                });
-                                continue;
-                            }
-                        }
-                        Err(d) => (d.reason, None, None),
-                    }
-                }
-                _ => {
-                    return Err(format!(
-                        "case `{}`: give exactly one of `request`, `delegation`, `permissions`",
-                        case.name
-                    ))
-                }
+            let Some(t) = &case.token else {
+                return Err(format!(
+                    "case `{}`: give a `token`, or an `evaluation` and its `bundle`",
+                    case.name
+                ));
             };
+            let bundle_org = case.bundle.as_deref().unwrap_or(&t.org);
+            let authorizer = authorizers
+                .iter()
+                .find(|a| a.policy().org() == bundle_org)
+                .ok_or_else(|| {
+                    format!(
+                        "case `{}`: no organization `{bundle_org}` in the policy",
+                        case.name
+                    )
+                })?;
+            let kind = t.kind.unwrap_or(if t.env.is_some() {
+                TokenKind::EnvAuth
+            } else {
+                TokenKind::OrgAuth
+            });
+            let iat = t.iat.as_ref().map(instant).transpose()?.unwrap_or(now - 60);
+            let exp = t
+                .exp
+                .as_ref()
+                .map(instant)
+                .transpose()?
+                .unwrap_or(iat + 600);
+            let claims = Claims {
+                iss: TEST_ISSUER.into(),
+                sub: t.sub.clone(),
+                aud: t.aud.clone().unwrap_or_else(|| TEST_ISSUER.into()),
+                exp,
+                iat,
+                nbf: None,
+                jti: t.jti.clone().unwrap_or_else(|| format!("test-{i}")),
+                org: t.org.clone(),
+                env: t.env.clone(),
+                client_id: t.client_id.clone(),
+                scope: t.scope.clone(),
+            };
+            let raw = mint_eddsa(&key, TEST_KID, kind, &claims);
+            let verified = authorizer.verify_token(
+                &raw,
+                &VerifyOptions {
+                    now,
+                    audience: None,
+                },
+            );
+            let (got, rule, detail) =
+                match (&case.request, &case.delegation, &case.permissions, verified) {
+                    (_, _, _, Err(e)) => (Reason::InvalidToken, None, Some(e.code().to_owned())),
+                    (Some(req), None, None, Ok(token)) => {
+                        let d = authorizer.check(&token, req, now);
+                        (
+                            d.reason,
+                            d.rule.map(|r| r.to_string()),
+                            d.detail.map(|d| d.code().to_owned()),
+                        )
+                    }
+                    (None, Some(del), None, Ok(token)) => {
+                        // Assigning and removing follow one rule; the file names which for its
+                        // readers.
+                        let d = authorizer.delegation(
+                            &token,
+                            &del.role,
+                            &del.user,
+                            del.env.as_deref(),
+                            now,
+                        );
+                        (
+                            d.reason,
+                            d.rule.map(|r| r.to_string()),
+                            d.detail.map(|d| d.code().to_owned()),
+                        )
+                    }
+                    (None, None, Some(perms), Ok(token)) => {
+                        match authorizer.permissions(&token, perms.env.as_deref(), now) {
+                            Ok(eff) => {
+                                let want: BTreeSet<&str> =
+                                    perms.expect.iter().map(String::as_str).collect();
+                                let have: BTreeSet<&str> =
+                                    eff.permissions.iter().map(String::as_str).collect();
+                                if want == have {
+                                    (Reason::Allowed, None, None)
+                                } else {
+                                    let missing: Vec<_> = want.difference(&have).collect();
+                                    let extra: Vec<_> = have.difference(&want).collect();
+                                    results.push(CaseResult {
+                                        name: case.name.clone(),
+                                        passed: false,
+                                        expected: format!("permissions {:?}", perms.expect),
+                                        got: format!("missing {missing:?}, unexpected {extra:?}"),
+                                    });
+                                    continue;
+                                }
+                            }
+                            Err(d) => (d.reason, None, None),
+                        }
+                    }
+                    _ => {
+                        return Err(format!(
+                            "case `{}`: give exactly one of `request`, `delegation`, `permissions`",
+                            case.name
+                        ))
+                    }
+                };
+            (got, rule, detail)
+        };
         let rule_ok = case
             .rule
             .as_ref()

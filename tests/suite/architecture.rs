@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["model"],
     &["bundle", "source"],
     &["decide"],
+    &["authzen"],
     &["tools"],
 ];
 

@@ -279,3 +279,84 @@ fn several_errors_are_reported_at_once() {
     });
     assert_eq!(errs.len(), 2, "{errs:#?}");
 }
+
+#[test]
+fn a_subject_alias_names_one_member_only() {
+    let with_aliases = |v: &mut Value, bo_email: &str| {
+        v["orgs"][0]["subject_aliases"] = json!(["email"]);
+        v["orgs"][0]["users"] = json!([
+            { "id": "ann", "attrs": { "email": "ann@a.example" } },
+            { "id": "bo", "attrs": { "email": bo_email } }
+        ]);
+    };
+    assert_eq!(errors(|v| with_aliases(v, "bo@a.example")), vec![]);
+    expect_error(
+        |v| with_aliases(v, "ann@a.example"),
+        "/orgs/0/subject_aliases/0",
+        "`ann@a.example` names both `bo` and `ann`",
+        Some("one member"),
+    );
+    // An alias that is another member's id would let one name stand for two members.
+    expect_error(
+        |v| with_aliases(v, "ann"),
+        "/orgs/0/subject_aliases/0",
+        "`ann` names both `bo` and `ann`",
+        None,
+    );
+    expect_error(
+        |v| v["orgs"][0]["subject_aliases"] = json!(["a", "b", "c", "d", "e", "f", "g", "h", "i"]),
+        "/orgs/0/subject_aliases",
+        "at most 8",
+        None,
+    );
+    expect_error(
+        |v| v["orgs"][0]["subject_aliases"] = json!(["e mail"]),
+        "/orgs/0/subject_aliases/0",
+        "not an attribute name",
+        None,
+    );
+}
+
+#[test]
+fn a_resource_has_a_declared_type_a_unique_id_and_one_environment_of_its_organization() {
+    let resource = |r: Value| move |v: &mut Value| v["orgs"][0]["resources"] = json!([r]);
+    assert_eq!(
+        errors(resource(
+            json!({ "type": "workflow", "id": "wf-1", "env": "a-dev", "attrs": { "tier": "gold" } })
+        )),
+        vec![]
+    );
+    expect_error(
+        resource(json!({ "type": "invoice", "id": "i-1" })),
+        "/orgs/0/resources/0/type",
+        "unknown resource type `invoice`",
+        Some("permissions"),
+    );
+    expect_error(
+        resource(json!({ "type": "workflow", "id": "wf 1" })),
+        "/orgs/0/resources/0/id",
+        "not a valid id",
+        None,
+    );
+    expect_error(
+        resource(json!({ "type": "workflow", "id": "wf-1", "env": "b-dev" })),
+        "/orgs/0/resources/0/env",
+        "belongs to org `b`",
+        None,
+    );
+    expect_error(
+        resource(json!({ "type": "workflow", "id": "wf-1", "env": "*" })),
+        "/orgs/0/resources/0/env",
+        "one environment",
+        None,
+    );
+    expect_error(
+        |v| {
+            v["orgs"][0]["resources"] =
+                json!([{ "type": "workflow", "id": "wf-1" }, { "type": "workflow", "id": "wf-1" }])
+        },
+        "/orgs/0/resources/1/id",
+        "duplicate resource `wf-1` of type `workflow`",
+        None,
+    );
+}

@@ -84,6 +84,12 @@ fn the_documented_limits_are_the_real_ones() {
         ("MAX_CONDITION_NODES", MAX_CONDITION_NODES as u64),
         ("MAX_VALUE_DEPTH", MAX_VALUE_DEPTH as u64),
         ("MAX_BATCH", MAX_BATCH as u64),
+        ("MAX_SUBJECT_ALIASES", MAX_SUBJECT_ALIASES as u64),
+        ("MAX_AUTHZEN_BODY_BYTES", MAX_AUTHZEN_BODY_BYTES as u64),
+        ("MAX_AUTHZEN_JSON_DEPTH", MAX_AUTHZEN_JSON_DEPTH as u64),
+        ("MAX_EVALUATIONS", MAX_EVALUATIONS as u64),
+        ("MAX_PROPERTIES", MAX_PROPERTIES as u64),
+        ("MAX_PAGE_LIMIT", MAX_PAGE_LIMIT as u64),
     ] {
         let row = format!("| `{name}` | {value} |");
         assert!(doc.contains(&row), "docs/security.md lacks the row `{row}`");

@@ -8,6 +8,7 @@
 )]
 
 mod architecture;
+mod authzen;
 mod bundle_tamper;
 mod canonical_path;
 mod cli;

@@ -259,6 +259,7 @@ fn random_policy(g: &mut Gen, key: &SigningKey) -> PolicyData {
             },
         },
         routes: vec![],
+        ..PolicyData::default()
     }
 }
 
