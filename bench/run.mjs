@@ -291,6 +291,20 @@ for (const rows of [withoutAttrs, withRegion, withTags]) {
   const wrong = rows.filter(({ c, request: r }) => c.authorizer.check(c.session, r).reason !== c.expected).length;
   if (wrong > 0) throw new Error(`${wrong} doc:read decisions differ from the expected reasons`);
 }
+// No rule reads a document's attributes for a read, so the fast path checks them and leaves
+// them out. Edits, deletes and publications are what the rules read them for: those rows
+// cross with their attributes encoded, beside the same requests without attributes, which the
+// rules refuse (a missing attribute never grants; nothing is compared for that row).
+const writeCases = cases.filter((c) => c.attrs && c.perm !== "doc:read");
+const writeBare = writeCases.map((c) => ({ c, request: { action: c.perm, resource: { type: c.type, id: c.id, env: c.env } } }));
+const writeWith = writeCases.map((c) => ({ c, request: c.request }));
+const oursWriteBare = contender("Portcullis check, document edits, deletes and publications without attributes (refused)", "check", writeBare,
+  (items) => {
+    for (const { c, request: r } of items) c.authorizer.check(c.session, r);
+    return null;
+  }, { decided: writeCases });
+const oursWriteWith = contender("Portcullis check, the same with the attributes the rules read", "check", writeWith, checkRow,
+  { decided: writeCases });
 
 // checkMany: each session's requests, in batches of up to 50.
 const bySession = new Map();
@@ -536,6 +550,7 @@ pair("single `check` vs casbin split into one enforcer per organization (our own
 pair("single `check` vs CASL", "> 1×", oursCheck, caslCan);
 pair("`check` with one string attribute ÷ the same `check` without attributes (doc:read rows)", "≤ 2×", oursRegionRead, oursPlainRead, { invert: true, ownItems: true });
 pair("`check` with a 5-element list ÷ the same `check` without attributes (doc:read rows)", "≤ 3×", oursTagsRead, oursPlainRead, { invert: true, ownItems: true });
+pair("`check` with the three attributes the rules read (document edits, deletes, publications) ÷ the same requests without them (refused: a missing attribute never grants)", "—", oursWriteWith, oursWriteBare, { invert: true, ownItems: true });
 pair("`checkMany` per item (the workload, attributes included) ÷ plain Map.get", "≤ 3×", oursCheckMany, plainLookup, { invert: true });
 pair("one-shot `authorize` vs jose EdDSA verify of the same tokens, in this process (jose's waits inflated here: see the row below)", "—", oursAuthorize, joseEd);
 pair("repeated `authorize` (verified-token cache) vs jose EdDSA verify", "≥ 100×", oursAuthorizeCached, joseEd);
@@ -640,7 +655,11 @@ every peer gets the attributes and the rules in its own idiom (Cedar entity attr
 \`forbid … when\`, CASL \`cannot\` with conditions, casbin policies for everyone with a
 matcher function). The three doc:read rows decide the same reads (no rule is about reading,
 so the decision is the same) without attributes, with the document's region, and with five
-tags. Every contender runs in this one process after a warm-up, once in each of
+tags: the package checks that such attributes are well formed and leaves them out, since the
+bundle says which permissions any rule reads attributes for. The two rows after them decide
+the edits, deletes and publications of documents, whose attributes the rules do read: with
+their three attributes (encoded into the call), and without them (refused, since a missing
+attribute never grants; their decisions are not compared). Every contender runs in this one process after a warm-up, once in each of
 ${reps} rounds; time per decision is the median and the minimum over the rounds. Mismatches
 count decisions (allow or deny) that differ from the expected ones; Portcullis's reasons were
 also compared: ${reasonMismatches} mismatches. Slow contenders decide a prefix of the requests
