@@ -5,6 +5,8 @@
 mod commands;
 mod files;
 mod keyfile;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +46,35 @@ enum Command {
     /// Compile policies and run policy tests.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Serve the AuthZEN Authorization API over HTTP from a directory of bundles.
+    #[cfg(feature = "serve")]
+    Serve(ServeArgs),
+}
+
+#[cfg(feature = "serve")]
+#[derive(Args)]
+struct ServeArgs {
+    /// The directory of bundles (`*.bundle`, one per organization), watched for changes.
+    #[arg(long)]
+    bundles: PathBuf,
+    /// Trusted bundle signing keys (Ed25519 JWK files); repeat for rotation.
+    #[arg(long = "trust", required = true)]
+    trust: Vec<PathBuf>,
+    /// Address to listen on; port 0 takes any free port (the first log line names it).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// How often to look at the directory for changed bundles, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    poll_ms: u64,
+    /// The audience PEP tokens must carry; each issuer's own by default.
+    #[arg(long)]
+    audience: Option<String>,
+    /// The base URL the well-known metadata names; `http://<listen address>` by default.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Answer with the reason, rule and bundle version in each decision's `context`.
+    #[arg(long)]
+    reasons: bool,
 }
 
 #[derive(Args)]
@@ -332,6 +363,19 @@ fn main() -> ExitCode {
         Command::Users(UsersCommand::Remove(c)) => commands::users_change(&out, &change(c), false),
         Command::Policy(PolicyCommand::Check { policy }) => commands::policy_check(&out, &policy),
         Command::Policy(PolicyCommand::Test { files }) => commands::policy_test(&out, &files),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => keyfile::read_trusted(&a.trust).and_then(|keys| {
+            serve::run(serve::ServeOptions {
+                bundles: a.bundles,
+                keys,
+                listen: a.listen,
+                poll: std::time::Duration::from_millis(a.poll_ms.max(10)),
+                audience: a.audience,
+                base_url: a.base_url,
+                reasons: a.reasons,
+            })
+            .map(|()| 0)
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),
