@@ -208,8 +208,101 @@ export class Authorizer {
   members(): MemberView[];
   /** Unsigned previews only: a token of the preview's test issuer; throws `not_a_preview` otherwise. */
   previewToken(claims: PreviewClaims): string;
+  /**
+   * The AuthZEN Authorization API in process: an endpoint and its request body (an object,
+   * JSON text or UTF-8 bytes) in, the answer's JSON text out. A refused body throws a
+   * `PortcullisError` with its `code` and the HTTP `status` to answer.
+   */
+  authzen(endpoint: AuthzenEndpoint, body: object | string | Uint8Array, opts?: AuthzenOptions): string;
+  /** AuthZEN access evaluation. */
+  evaluation(request: AuthzenEvaluation, opts?: AuthzenOptions): AuthzenAnswer;
+  /** AuthZEN access evaluations: one answer per item, or one answer without `evaluations`. */
+  evaluations(request: AuthzenEvaluations, opts?: AuthzenOptions): { evaluations: AuthzenAnswer[] } | AuthzenAnswer;
+  /** AuthZEN subject search: which subjects of `subject.type` may do the action on the resource. */
+  searchSubject(request: AuthzenSearch, opts?: AuthzenOptions): AuthzenSearchAnswer;
+  /** AuthZEN resource search: which resources of `resource.type` the subject may act on. */
+  searchResource(request: AuthzenSearch, opts?: AuthzenOptions): AuthzenSearchAnswer;
+  /** AuthZEN action search: which actions the subject may do on the resource. */
+  searchAction(request: AuthzenSearch, opts?: AuthzenOptions): AuthzenSearchAnswer;
   free(): void;
 }
+
+/** The AuthZEN endpoints `Authorizer.authzen` answers. */
+export type AuthzenEndpoint = "evaluation" | "evaluations" | "search/subject" | "search/resource" | "search/action";
+
+/** Options of the AuthZEN methods. */
+export interface AuthzenOptions {
+  /** The instant to decide at, Unix seconds; the clock by default. */
+  now?: number;
+  /** Each answer's `context` gives the reason, rule and bundle version. */
+  reasons?: boolean;
+}
+
+/** An AuthZEN subject or resource. */
+export interface AuthzenEntity {
+  type: string;
+  id: string;
+  properties?: Record<string, unknown>;
+}
+
+/** An AuthZEN access evaluation request. */
+export interface AuthzenEvaluation {
+  subject: AuthzenEntity;
+  action: { name: string; properties?: Record<string, unknown> };
+  resource: AuthzenEntity;
+  context?: Record<string, unknown>;
+}
+
+/** An AuthZEN access evaluations request: defaults, items and a semantic. */
+export interface AuthzenEvaluations extends Partial<AuthzenEvaluation> {
+  evaluations?: Partial<AuthzenEvaluation>[];
+  options?: { evaluations_semantic?: "execute_all" | "deny_on_first_deny" | "permit_on_first_permit" };
+}
+
+/** An AuthZEN search request: the entity searched for has a type and no id. */
+export interface AuthzenSearch {
+  subject: { type: string; id?: string; properties?: Record<string, unknown> };
+  action?: { name: string };
+  resource: { type: string; id?: string; properties?: Record<string, unknown> };
+  context?: Record<string, unknown>;
+  page?: { token?: string; limit?: number };
+}
+
+/** An AuthZEN answer. */
+export interface AuthzenAnswer {
+  decision: boolean;
+  context?:
+    | { reason: Reason; rule?: string; detail?: string; bundle_version: number }
+    | { error: { code: string; message: string } };
+}
+
+/** An AuthZEN search answer. */
+export interface AuthzenSearchAnswer {
+  results: Array<{ type: string; id: string } | { name: string }>;
+  page: { next_token: string; count: number; total: number };
+}
+
+/** Options of `authzenHandler`. */
+export interface AuthzenHandlerOptions {
+  /** The organization's authorizer, or `undefined` when there is none. */
+  authorizerFor(org: string): Authorizer | undefined;
+  /** The audience PEP tokens must carry; each issuer's own by default. */
+  audience?: string;
+  /** Answers give the reason, rule and bundle version. */
+  reasons?: boolean;
+  /** The base URL of the well-known metadata; `http://<Host header>` by default. */
+  baseUrl?: string;
+}
+
+/**
+ * Node only: a handler for `http.createServer` serving the AuthZEN API (`/access/v1/…`,
+ * `/tenants/{tenant}/access/v1/…`, `/.well-known/authzen-configuration`) with the PEP's
+ * service token checked as `portcullis serve` checks it.
+ */
+export function authzenHandler(
+  options: AuthzenHandlerOptions,
+): (req: AsyncIterable<Uint8Array> & { method?: string; url?: string; headers: Record<string, string | string[] | undefined> },
+    res: { headersSent: boolean; writeHead(status: number, headers: Record<string, string>): unknown; end(body: string): unknown; destroy(error?: unknown): unknown }) => Promise<void>;
 
 /** A role and the permissions it grants. */
 export interface RoleView {

@@ -835,8 +835,62 @@ struct MemberView {
     disabled: bool,
 }
 
+/// An AuthZEN request refused as a whole: a `PortcullisError` with the refusal's `code` and
+/// the HTTP `status` a server answers it with.
+fn authzen_error(e: &portcullis::authzen::AuthzenError) -> JsValue {
+    let err = error(e.code(), &e.to_string());
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(
+        &err,
+        &JsValue::from_str("status"),
+        &JsValue::from_f64(f64::from(e.status())),
+    );
+    err
+}
+
 #[wasm_bindgen]
 impl Authorizer {
+    /// Answers an AuthZEN request body for one endpoint (`evaluation`, `evaluations`,
+    /// `search/subject`, `search/resource`, `search/action`) as JSON text, deciding at `now`
+    /// (Unix seconds); `reasons` puts the reason, rule and bundle version in each answer's
+    /// `context`. A refused body throws its code and status.
+    pub fn authzen(
+        &self,
+        endpoint: &str,
+        body: &[u8],
+        now: f64,
+        reasons: bool,
+    ) -> Result<String, JsValue> {
+        use portcullis::authzen::{self, SearchKind};
+        let a = &self.inner;
+        let now = now as i64;
+        let text = match endpoint {
+            "evaluation" => authzen::evaluation(a, body, now, reasons)
+                .map(|answer| serde_json::to_string(&answer)),
+            "evaluations" => authzen::evaluations(a, body, now, reasons)
+                .map(|answer| serde_json::to_string(&answer)),
+            "search/subject" | "search/resource" | "search/action" => {
+                let kind = match endpoint {
+                    "search/subject" => SearchKind::Subject,
+                    "search/resource" => SearchKind::Resource,
+                    _ => SearchKind::Action,
+                };
+                authzen::search(a, kind, body, now).map(|answer| serde_json::to_string(&answer))
+            }
+            _ => {
+                return Err(error(
+                    "invalid_argument",
+                    &format!("`{endpoint}` is not an AuthZEN endpoint"),
+                ))
+            }
+        };
+        match text {
+            Ok(Ok(text)) => Ok(text),
+            Ok(Err(e)) => Err(error("internal", &e.to_string())),
+            Err(e) => Err(authzen_error(&e)),
+        }
+    }
+
     /// The declared permissions, in declaration order.
     #[wasm_bindgen(js_name = declaredPermissions)]
     pub fn declared_permissions(&self) -> Result<JsValue, JsValue> {

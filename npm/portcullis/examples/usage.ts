@@ -1,5 +1,5 @@
 // A typed usage example; CI compiles it with `tsc --noEmit --strict` against the packed package.
-import init, { Authorizer, compilePolicy, type AuthzRequest, type Decision, type EffectivePermissions, type PortcullisError } from "portcullis";
+import init, { Authorizer, authzenHandler, compilePolicy, type AuthzRequest, type AuthzenAnswer, type Decision, type EffectivePermissions, type PortcullisError } from "portcullis";
 
 export async function gate(bundle: Uint8Array, keys: { keys: Array<{ kty: "OKP"; crv: "Ed25519"; kid: string; alg: "EdDSA"; x: string }> }, token: string): Promise<boolean[]> {
   await init();
@@ -28,4 +28,18 @@ export async function gate(bundle: Uint8Array, keys: { keys: Array<{ kty: "OKP";
   const preview = compilePolicy("{}", null);
   void preview.provenance;
   return decisions.map((d) => d.allowed);
+}
+
+/** The AuthZEN API in process, and as a handler for Node's http server. */
+export function pdp(authz: Authorizer): boolean {
+  const answer: AuthzenAnswer = authz.evaluation({
+    subject: { type: "user", id: "morty@the-citadel.com" },
+    action: { name: "can_update_todo" },
+    resource: { type: "todo", id: "t-1", properties: { ownerID: "morty@the-citadel.com" } },
+  }, { reasons: true });
+  const page = authz.searchResource({ subject: { type: "user", id: "dan" }, action: { name: "edit" }, resource: { type: "record" } });
+  void page.page.next_token;
+  const handler = authzenHandler({ authorizerFor: (org) => (org === authz.org ? authz : undefined) });
+  void handler;
+  return answer.decision;
 }

@@ -10,7 +10,10 @@
 // as one such array. Anything else takes the general path, which reads the whole request and
 // validates it strictly; all paths give the same decisions.
 
+import { portcullisError } from "./preview.mjs";
+
 const RULE_OUTSIDE_TABLE = 0xffffff;
+const ENCODER = new TextEncoder();
 /** The packed answer that sends a request to the general path. */
 const ASK_AGAIN = 0xffffffff;
 /** Most sessions `authorize` keeps per authorizer; beyond it they are freed and it starts over. */
@@ -408,6 +411,39 @@ export function authorizerClass(Wasm) {
       const decision = plainRequest ? unpack(codes, wasm, state, decideInterned(wasm, state, codes, session, request, kind, o.now)) : null;
       return decision ?? wasm.check(session, request, { now: o.now });
     }
+
+    /**
+     * The AuthZEN Authorization API in process: an endpoint (`evaluation`, `evaluations`,
+     * `search/subject`, `search/resource`, `search/action`) and its request body (an object,
+     * JSON text or UTF-8 bytes) in, the answer's JSON text out. Options: `now` (Unix
+     * seconds), `reasons` (each answer's `context` gives the reason, rule and bundle
+     * version). A refused body throws a `PortcullisError` with its `code` and HTTP `status`.
+     */
+    authzen(endpoint, body, opts) {
+      let now = Math.floor(Date.now() / 1000);
+      let reasons = false;
+      if (opts !== undefined && opts !== null) {
+        if (typeof opts !== "object") throw portcullisError("invalid_argument", "opts: expected an object");
+        if (opts.now !== undefined) {
+          if (!Number.isSafeInteger(opts.now)) throw portcullisError("invalid_argument", "opts.now: expected Unix seconds");
+          now = opts.now;
+        }
+        reasons = opts.reasons === true;
+      }
+      const bytes = body instanceof Uint8Array ? body : ENCODER.encode(typeof body === "string" ? body : JSON.stringify(body) ?? "");
+      return this.#wasm.authzen(endpoint, bytes, now, reasons);
+    }
+
+    /** AuthZEN access evaluation: `{ subject, action, resource, context? }` → `{ decision, context? }`. */
+    evaluation(request, opts) { return JSON.parse(this.authzen("evaluation", request, opts)); }
+    /** AuthZEN access evaluations: defaults, `evaluations` and `options` → `{ evaluations }`. */
+    evaluations(request, opts) { return JSON.parse(this.authzen("evaluations", request, opts)); }
+    /** AuthZEN subject search → `{ results, page }`. */
+    searchSubject(request, opts) { return JSON.parse(this.authzen("search/subject", request, opts)); }
+    /** AuthZEN resource search → `{ results, page }`. */
+    searchResource(request, opts) { return JSON.parse(this.authzen("search/resource", request, opts)); }
+    /** AuthZEN action search → `{ results, page }`. */
+    searchAction(request, opts) { return JSON.parse(this.authzen("search/action", request, opts)); }
 
     checkMany(session, requests, opts) {
       const wasm = this.#wasm;

@@ -23,6 +23,6 @@ const bindings = sharedBindings(() => {
   return { Authorizer: GlueAuthorizer, Session: GlueSession, loadCompiler };
 });
 
-export const { Authorizer, Session, compilePolicy, initCompiler } = bindings;
+export const { Authorizer, Session, compilePolicy, initCompiler, authzenHandler } = bindings;
 
 export default async function init() {}

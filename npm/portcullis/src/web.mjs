@@ -25,5 +25,10 @@ export const compilePolicy = previewCompiler(Authorizer, () => {
   return { compilePreviewBody };
 });
 
+/** The AuthZEN HTTP handler serves Node's `http` module; in a page, use `Authorizer.authzen`. */
+export function authzenHandler() {
+  throw portcullisError("not_in_browsers", "authzenHandler is for Node's http server; call Authorizer.authzen instead");
+}
+
 export { Session, initSync } from "./portcullis.js";
 export { default } from "./portcullis.js";
