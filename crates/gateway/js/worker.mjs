@@ -89,9 +89,54 @@ async function readBundle(env, key) {
   }
 }
 
+/** The AuthZEN API's body limit (the core's `MAX_BODY_BYTES`): a larger body is not read. */
+const MAX_AUTHZEN_BODY = 1024 * 1024;
+
+/** The body, or `undefined` when it is larger than the limit (reading stops there). */
+async function boundedBody(request) {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_AUTHZEN_BODY) return undefined;
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_AUTHZEN_BODY) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.byteLength;
+  }
+  return body;
+}
+
+/** An AuthZEN call (`AUTHZEN` on): answered by the gateway itself, never forwarded. */
+async function authzen(gateway, request, url, env, ctx) {
+  const body = request.method === "POST" ? await boundedBody(request) : new Uint8Array(0);
+  const h = request.headers;
+  const call = [request.method, url.origin, url.pathname, h.get("authorization") ?? undefined,
+    h.get("content-type") ?? undefined, h.get("x-request-id") ?? undefined, body];
+  let outcome = JSON.parse(gateway.authzen(...call, Date.now()));
+  if (outcome.kind === "read_bundle") {
+    const { bytes, error } = await readBundle(env, outcome.key);
+    outcome = JSON.parse(gateway.authzenWithBundle(outcome.decision_id, ...call, Date.now(), bytes, error));
+  }
+  return answer(outcome, ctx);
+}
+
 async function handle(request, env, ctx) {
   const gateway = gatewayFor(env);
   const url = new URL(request.url);
+  if (gateway.authzenEnabled && Edge.isAuthzenPath(url.pathname)) return authzen(gateway, request, url, env, ctx);
   const scheme = url.protocol.slice(0, -1);
   const query = url.search.slice(1);
   const headers = request.headers;

@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::logic::{
-    secret_digest, Available, Config, Gateway, HeaderRules, Incoming, LogLine, Lookup, Plan, Start,
+    is_authzen_path, secret_digest, AuthzenCall, AuthzenSettings, AuthzenStep, Available, Config,
+    Gateway, HeaderRules, Incoming, LogLine, Lookup, Plan, Start,
 };
 
 /// The Worker settings (vars and secrets) the gateway reads, by name.
@@ -29,6 +30,8 @@ const SETTING_NAMES: &[&str] = &[
     "ALLOW_UNDERSCORE_HEADERS",
     "HEALTH_SECRET",
     "FORWARDED_HEADERS",
+    "AUTHZEN",
+    "AUTHZEN_REASONS",
 ];
 
 /// The settings, each as text (see `docs/gateway.md`).
@@ -44,6 +47,8 @@ struct Settings {
     allow_underscore_headers: Option<String>,
     health_secret: Option<String>,
     forwarded_headers: Option<String>,
+    authzen: Option<String>,
+    authzen_reasons: Option<String>,
 }
 
 /// The origin's settings, or why the gateway cannot forward.
@@ -59,7 +64,18 @@ pub struct Edge {
     gateway: Result<Gateway, String>,
     origin: Origin,
     log_forwarded: bool,
+    authzen: AuthzenSettings,
     ids: IdSource,
+}
+
+/// Whether a setting says yes (`on`, `true`, `yes` or `1`).
+fn switched_on(setting: Option<&str>) -> bool {
+    setting.is_some_and(|s| {
+        matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "on" | "true" | "yes" | "1"
+        )
+    })
 }
 
 fn config(settings: &Settings) -> Result<Config, String> {
@@ -323,6 +339,10 @@ impl Edge {
                 .decision_log
                 .as_deref()
                 .is_none_or(|l| !l.trim().eq_ignore_ascii_case("denied")),
+            authzen: AuthzenSettings {
+                enabled: switched_on(settings.authzen.as_deref()),
+                reasons: switched_on(settings.authzen_reasons.as_deref()),
+            },
             ids: IdSource::new(),
         }
     }
@@ -396,6 +416,79 @@ impl Edge {
         self.run(decision_id, &incoming, now_ms, Some(fetched))
     }
 
+    /// Whether the AuthZEN endpoints are on (`AUTHZEN`).
+    #[wasm_bindgen(getter, js_name = authzenEnabled)]
+    pub fn authzen_enabled(&self) -> bool {
+        self.authzen.enabled
+    }
+
+    /// Whether the AuthZEN endpoints answer `path` (the entry reads the body of these).
+    #[wasm_bindgen(js_name = isAuthzenPath)]
+    pub fn is_authzen_path(path: &str) -> bool {
+        is_authzen_path(path)
+    }
+
+    /// An AuthZEN call (see `logic::authzen`): an answer, or the organization whose bundle
+    /// must be read, after which [`Edge::authzen_with_bundle`] answers. `body` is absent when
+    /// it was larger than the API's limit.
+    #[allow(clippy::too_many_arguments)]
+    pub fn authzen(
+        &mut self,
+        method: &str,
+        origin: &str,
+        path: &str,
+        authorization: Option<String>,
+        content_type: Option<String>,
+        request_id: Option<String>,
+        body: Option<Vec<u8>>,
+        now_ms: f64,
+    ) -> String {
+        let id = self.ids.next();
+        let call = AuthzenCall {
+            method,
+            origin,
+            path,
+            authorization: authorization.as_deref(),
+            content_type: content_type.as_deref(),
+            request_id: request_id.as_deref(),
+            body: body.as_deref(),
+        };
+        self.run_authzen(&id, &call, now_ms, None)
+    }
+
+    /// The second step of an AuthZEN call, with what was read for the bundle.
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = authzenWithBundle)]
+    pub fn authzen_with_bundle(
+        &mut self,
+        decision_id: &str,
+        method: &str,
+        origin: &str,
+        path: &str,
+        authorization: Option<String>,
+        content_type: Option<String>,
+        request_id: Option<String>,
+        body: Option<Vec<u8>>,
+        now_ms: f64,
+        bundle: Option<Vec<u8>>,
+        kv_error: Option<String>,
+    ) -> String {
+        let call = AuthzenCall {
+            method,
+            origin,
+            path,
+            authorization: authorization.as_deref(),
+            content_type: content_type.as_deref(),
+            request_id: request_id.as_deref(),
+            body: body.as_deref(),
+        };
+        let fetched = match kv_error {
+            Some(e) => Err(e),
+            None => Ok(bundle),
+        };
+        self.run_authzen(decision_id, &call, now_ms, Some(fetched))
+    }
+
     /// The gateway's answer when carrying out a forward failed: `timeout` for the origin's
     /// headers arriving too late (504), otherwise the origin being unreachable (502).
     pub fn failure(&self, decision_id: &str, timeout: bool, message: &str) -> String {
@@ -460,6 +553,30 @@ impl Edge {
         };
         let plan = gateway.finish(incoming, *request, &org, token, available, now, id);
         self.encode(plan, id)
+    }
+
+    fn run_authzen(
+        &mut self,
+        id: &str,
+        call: &AuthzenCall<'_>,
+        now_ms: f64,
+        fetched: Option<Result<Option<Vec<u8>>, String>>,
+    ) -> String {
+        let now = (now_ms / 1000.0).floor() as i64;
+        let settings = self.authzen;
+        let gateway = match &mut self.gateway {
+            Ok(g) => g,
+            Err(m) => return misconfigured(id, m),
+        };
+        match gateway.authzen(settings, call, fetched, now, id) {
+            AuthzenStep::Done(plan) => self.encode(*plan, id),
+            AuthzenStep::NeedBundle(org) if org.contains('\0') => misconfigured(id, "unreachable"),
+            AuthzenStep::NeedBundle(org) => Outcome::ReadBundle {
+                decision_id: id,
+                key: &crate::logic::bundle_key(&org),
+            }
+            .encode(),
+        }
     }
 
     fn encode(&self, plan: Plan, decision_id: &str) -> String {

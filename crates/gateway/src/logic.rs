@@ -19,7 +19,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+mod authzen;
 mod request;
+
+pub use authzen::{is_authzen_path, AuthzenCall, AuthzenSettings, AuthzenStep};
 
 pub use request::{
     forwarded_header, normalized_name, resource_header, CanonicalRequest, HeaderRules, Refusal,

@@ -1067,3 +1067,27 @@ fn a_token_error_names_its_claim_in_the_answer_and_the_log() {
     };
     assert!(!serde_json::to_string(&log).unwrap().contains("detail"));
 }
+
+#[test]
+fn authzen_paths_are_the_api_and_the_metadata_only() {
+    use crate::logic::is_authzen_path;
+    for path in [
+        "/access/v1/evaluation",
+        "/access/v1/search/subject",
+        "/tenants/acme/access/v1/evaluations",
+        "/.well-known/authzen-configuration",
+        "/.well-known/authzen-configuration/acme",
+    ] {
+        assert!(is_authzen_path(path), "{path}");
+    }
+    for path in [
+        "/access/v2/evaluation",
+        "/tenants//access/v1/evaluation",
+        "/tenants/a/b/access/v1/evaluation",
+        "/v1/envs/x/access/v1/evaluation",
+        "/.well-known/authzen-configurationx",
+        "/tenants/acme",
+    ] {
+        assert!(!is_authzen_path(path), "{path}");
+    }
+}
