@@ -108,21 +108,40 @@ pub enum SearchKind {
     Action,
 }
 
-type Members = [(String, JsonValue)];
+type Members = Vec<(String, JsonValue)>;
+
+/// Where a member is (`evaluations[2].resource`), written out only for an error.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    /// `evaluations[2].` in a batch, empty otherwise.
+    prefix: &'a str,
+    /// `subject`, `resource`, …
+    member: &'a str,
+}
+
+impl At<'_> {
+    /// The path of a field of the member (`subject.id`); the member's own when `field` is
+    /// empty.
+    fn to(self, field: &str) -> String {
+        match field {
+            "" => format!("{}{}", self.prefix, self.member),
+            f => format!("{}{}.{f}", self.prefix, self.member),
+        }
+    }
+}
 
 /// Reads a body: not empty, within the size limit, strict JSON, an object at the top.
-fn body(bytes: &[u8]) -> Result<JsonValue, AuthzenError> {
+fn body(bytes: &[u8]) -> Result<Members, AuthzenError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AuthzenError::EmptyBody);
     }
     if bytes.len() > MAX_BODY_BYTES {
         return Err(AuthzenError::TooLarge);
     }
-    let value = strict_json::parse(bytes, MAX_JSON_DEPTH).map_err(AuthzenError::InvalidJson)?;
-    if !matches!(value, JsonValue::Object(_)) {
-        return Err(invalid("the body", "an object"));
+    match strict_json::parse(bytes, MAX_JSON_DEPTH).map_err(AuthzenError::InvalidJson)? {
+        JsonValue::Object(members) => Ok(members),
+        _ => Err(invalid("the body", "an object")),
     }
-    Ok(value)
 }
 
 fn invalid(at: &str, expected: &'static str) -> AuthzenError {
@@ -132,53 +151,48 @@ fn invalid(at: &str, expected: &'static str) -> AuthzenError {
     }
 }
 
-fn members(value: &JsonValue) -> &Members {
-    match value {
-        JsonValue::Object(m) => m,
-        _ => &[],
+/// Takes member `name` out of `members`, if present; `null` counts as absent. Member names
+/// are unique (the strict reader refuses duplicates), so nothing else is left under it.
+fn take(members: &mut Members, name: &str) -> Option<JsonValue> {
+    let i = members.iter().position(|(k, _)| k == name)?;
+    match members.swap_remove(i).1 {
+        JsonValue::Null => None,
+        v => Some(v),
     }
 }
 
-fn get<'a>(members: &'a Members, name: &str) -> Option<&'a JsonValue> {
-    members.iter().find(|(k, _)| k == name).map(|(_, v)| v)
-}
-
-/// The object at `name`, if present (`null` counts as absent).
-fn object<'a>(
-    members: &'a Members,
-    name: &str,
-    at: &str,
-) -> Result<Option<&'a Members>, AuthzenError> {
-    match get(members, name) {
-        None | Some(JsonValue::Null) => Ok(None),
+/// The object at `name`, if present.
+fn object(members: &mut Members, name: &str, at: &str) -> Result<Option<Members>, AuthzenError> {
+    match take(members, name) {
+        None => Ok(None),
         Some(JsonValue::Object(m)) => Ok(Some(m)),
         Some(_) => Err(invalid(at, "an object")),
     }
 }
 
 /// A non-empty string of at most [`MAX_STRING_BYTES`].
-fn text(value: &JsonValue, at: &str) -> Result<String, AuthzenError> {
+fn text(value: JsonValue, at: impl FnOnce() -> String) -> Result<String, AuthzenError> {
     match value {
-        JsonValue::Str(s) if !s.is_empty() && s.len() <= MAX_STRING_BYTES => Ok(s.clone()),
-        _ => Err(invalid(at, "a non-empty string of at most 1024 bytes")),
+        JsonValue::Str(s) if !s.is_empty() && s.len() <= MAX_STRING_BYTES => Ok(s),
+        _ => Err(invalid(&at(), "a non-empty string of at most 1024 bytes")),
     }
 }
 
-fn required_text(members: &Members, name: &str, at: &str) -> Result<String, AuthzenError> {
-    match get(members, name) {
-        None | Some(JsonValue::Null) => Err(AuthzenError::Missing(at.to_owned())),
-        Some(v) => text(v, at),
+fn required_text(members: &mut Members, name: &str, at: At<'_>) -> Result<String, AuthzenError> {
+    match take(members, name) {
+        None => Err(AuthzenError::Missing(at.to(name))),
+        Some(v) => text(v, || at.to(name)),
     }
 }
 
 /// A property value as an attribute value: scalars and lists of scalars (`None` otherwise).
-fn attribute(value: &JsonValue, depth: usize) -> Option<Value> {
+fn attribute(value: JsonValue, depth: usize) -> Option<Value> {
     match value {
-        JsonValue::Bool(b) => Some(Value::Bool(*b)),
-        JsonValue::Int(i) => Some(Value::Int(*i)),
-        JsonValue::Str(s) => Some(Value::Str(s.clone())),
+        JsonValue::Bool(b) => Some(Value::Bool(b)),
+        JsonValue::Int(i) => Some(Value::Int(i)),
+        JsonValue::Str(s) => Some(Value::Str(s)),
         JsonValue::Array(items) if depth == 0 => items
-            .iter()
+            .into_iter()
             .map(|v| attribute(v, 1))
             .collect::<Option<Vec<_>>>()
             .map(Value::List),
@@ -186,65 +200,70 @@ fn attribute(value: &JsonValue, depth: usize) -> Option<Value> {
     }
 }
 
-fn properties(members: &Members, at: &str) -> Result<Attrs, AuthzenError> {
-    let Some(props) = object(members, "properties", &format!("{at}.properties"))? else {
-        return Ok(Attrs::new());
-    };
-    if props.len() > MAX_PROPERTIES {
-        return Err(invalid(
-            &format!("{at}.properties"),
-            "an object of at most 64 properties",
-        ));
-    }
-    Ok(props
-        .iter()
-        .filter_map(|(k, v)| attribute(v, 0).map(|v| (k.clone(), v)))
-        .collect())
-}
-
 /// A subject or resource. `with_id`: the id is required (else it may be absent).
-fn entity(value: &JsonValue, at: &str, with_id: bool) -> Result<Entity, AuthzenError> {
-    let JsonValue::Object(m) = value else {
-        return Err(invalid(at, "an object"));
+fn entity(value: JsonValue, at: At<'_>, with_id: bool) -> Result<Entity, AuthzenError> {
+    let JsonValue::Object(mut m) = value else {
+        return Err(invalid(&at.to(""), "an object"));
     };
-    let id = match get(m, "id") {
-        None | Some(JsonValue::Null) if !with_id => String::new(),
-        _ => required_text(m, "id", &format!("{at}.id"))?,
+    let entity_type = required_text(&mut m, "type", at)?;
+    let id = match take(&mut m, "id") {
+        None if !with_id => String::new(),
+        None => return Err(AuthzenError::Missing(at.to("id"))),
+        Some(v) => text(v, || at.to("id"))?,
     };
-    // The first drafts carried properties beside `type` and `id` (`"ownerID": …`): members
-    // other than those are read as properties too, where `properties` does not name them.
-    let mut props = properties(m, at)?;
-    for (name, value) in m {
-        if !matches!(name.as_str(), "type" | "id" | "properties") && props.len() < MAX_PROPERTIES {
-            if let Some(v) = attribute(value, 0) {
-                props.entry(name.clone()).or_insert(v);
+    let mut properties = Attrs::new();
+    let props = match take(&mut m, "properties") {
+        None => None,
+        Some(JsonValue::Object(p)) => Some(p),
+        Some(_) => return Err(invalid(&at.to("properties"), "an object")),
+    };
+    if let Some(props) = props {
+        if props.len() > MAX_PROPERTIES {
+            return Err(invalid(
+                &at.to("properties"),
+                "an object of at most 64 properties",
+            ));
+        }
+        for (k, v) in props {
+            if let Some(v) = attribute(v, 0) {
+                properties.insert(k, v);
             }
         }
     }
+    // The first drafts carried properties beside `type` and `id` (`"ownerID": …`): the
+    // members left are read as properties too, where `properties` does not name them.
+    for (name, value) in m {
+        if properties.len() >= MAX_PROPERTIES {
+            break;
+        }
+        if let Some(v) = attribute(value, 0) {
+            properties.entry(name).or_insert(v);
+        }
+    }
     Ok(Entity {
-        entity_type: required_text(m, "type", &format!("{at}.type"))?,
+        entity_type,
         id,
-        properties: props,
+        properties,
     })
 }
 
-fn action(value: &JsonValue, at: &str) -> Result<Action, AuthzenError> {
-    let JsonValue::Object(m) = value else {
-        return Err(invalid(at, "an object"));
+fn action(value: JsonValue, at: At<'_>) -> Result<Action, AuthzenError> {
+    let JsonValue::Object(mut m) = value else {
+        return Err(invalid(&at.to(""), "an object"));
     };
     Ok(Action {
-        name: required_text(m, "name", &format!("{at}.name"))?,
+        name: required_text(&mut m, "name", at)?,
     })
 }
 
-fn context(value: Option<&JsonValue>, at: &str) -> Result<RequestContext, AuthzenError> {
-    let m = match value {
-        None | Some(JsonValue::Null) => return Ok(RequestContext::default()),
+fn context(value: Option<JsonValue>, at: At<'_>) -> Result<RequestContext, AuthzenError> {
+    let mut m = match value {
+        None => return Ok(RequestContext::default()),
         Some(JsonValue::Object(m)) => m,
-        Some(_) => return Err(invalid(at, "an object")),
+        Some(_) => return Err(invalid(&at.to(""), "an object")),
     };
-    let string = |name| match get(m, name) {
-        Some(JsonValue::Str(s)) if s.len() <= MAX_STRING_BYTES => Some(s.clone()),
+    let mut string = |name| match take(&mut m, name) {
+        Some(JsonValue::Str(s)) if s.len() <= MAX_STRING_BYTES => Some(s),
         _ => None,
     };
     Ok(RequestContext {
@@ -263,20 +282,20 @@ struct Parts {
 }
 
 impl Parts {
-    fn read(m: &Members, prefix: &str) -> Result<Self, AuthzenError> {
-        let present = |name| get(m, name).filter(|v| !matches!(v, JsonValue::Null));
+    fn read(m: &mut Members, prefix: &str) -> Result<Self, AuthzenError> {
+        let at = |member| At { prefix, member };
         Ok(Parts {
-            subject: present("subject")
-                .map(|v| entity(v, &format!("{prefix}subject"), true))
+            subject: take(m, "subject")
+                .map(|v| entity(v, at("subject"), true))
                 .transpose()?,
-            action: present("action")
-                .map(|v| action(v, &format!("{prefix}action")))
+            action: take(m, "action")
+                .map(|v| action(v, at("action")))
                 .transpose()?,
-            resource: present("resource")
-                .map(|v| entity(v, &format!("{prefix}resource"), true))
+            resource: take(m, "resource")
+                .map(|v| entity(v, at("resource"), true))
                 .transpose()?,
-            context: present("context")
-                .map(|v| context(Some(v), &format!("{prefix}context")))
+            context: take(m, "context")
+                .map(|v| context(Some(v), at("context")))
                 .transpose()?,
         })
     }
@@ -308,8 +327,8 @@ impl Parts {
 impl EvaluationRequest {
     /// Reads an access evaluation request body.
     pub fn parse(bytes: &[u8]) -> Result<Self, AuthzenError> {
-        let value = body(bytes)?;
-        Parts::read(members(&value), "")?.complete(&Parts::default(), "")
+        let mut members = body(bytes)?;
+        Parts::read(&mut members, "")?.complete(&Parts::default(), "")
     }
 }
 
@@ -318,27 +337,27 @@ impl EvaluationsRequest {
     /// whole request is refused); an item that is not, or that lacks a member its defaults do
     /// not give, is read as that item's error.
     pub fn parse(bytes: &[u8]) -> Result<Self, AuthzenError> {
-        let value = body(bytes)?;
-        let top = members(&value);
-        let defaults = Parts::read(top, "")?;
-        let semantic =
-            match object(top, "options", "options")?.and_then(|o| get(o, "evaluations_semantic")) {
-                None | Some(JsonValue::Null) => Semantic::ExecuteAll,
-                Some(JsonValue::Str(s)) if s == "execute_all" => Semantic::ExecuteAll,
-                Some(JsonValue::Str(s)) if s == "deny_on_first_deny" => Semantic::DenyOnFirstDeny,
-                Some(JsonValue::Str(s)) if s == "permit_on_first_permit" => {
-                    Semantic::PermitOnFirstPermit
-                }
-                Some(_) => {
-                    return Err(invalid(
-                        "options.evaluations_semantic",
-                        "`execute_all`, `deny_on_first_deny` or `permit_on_first_permit`",
-                    ))
-                }
-            };
-        let list = match get(top, "evaluations") {
-            None | Some(JsonValue::Null) => &[][..],
-            Some(JsonValue::Array(items)) => items.as_slice(),
+        let mut top = body(bytes)?;
+        let defaults = Parts::read(&mut top, "")?;
+        let semantic = match object(&mut top, "options", "options")?
+            .and_then(|mut o| take(&mut o, "evaluations_semantic"))
+        {
+            None => Semantic::ExecuteAll,
+            Some(JsonValue::Str(s)) if s == "execute_all" => Semantic::ExecuteAll,
+            Some(JsonValue::Str(s)) if s == "deny_on_first_deny" => Semantic::DenyOnFirstDeny,
+            Some(JsonValue::Str(s)) if s == "permit_on_first_permit" => {
+                Semantic::PermitOnFirstPermit
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "options.evaluations_semantic",
+                    "`execute_all`, `deny_on_first_deny` or `permit_on_first_permit`",
+                ))
+            }
+        };
+        let list = match take(&mut top, "evaluations") {
+            None => Vec::new(),
+            Some(JsonValue::Array(items)) => items,
             Some(_) => return Err(invalid("evaluations", "an array")),
         };
         if list.is_empty() {
@@ -350,12 +369,14 @@ impl EvaluationsRequest {
             return Err(AuthzenError::TooManyEvaluations);
         }
         let items = list
-            .iter()
+            .into_iter()
             .enumerate()
             .map(|(i, item)| {
                 let prefix = format!("evaluations[{i}].");
                 match item {
-                    JsonValue::Object(m) => Parts::read(m, &prefix)?.complete(&defaults, &prefix),
+                    JsonValue::Object(mut m) => {
+                        Parts::read(&mut m, &prefix)?.complete(&defaults, &prefix)
+                    }
                     _ => Err(invalid(&format!("evaluations[{i}]"), "an object")),
                 }
             })
@@ -367,35 +388,36 @@ impl EvaluationsRequest {
 impl SearchRequest {
     /// Reads a search request body of `kind`: the entity searched for needs a type only.
     pub fn parse(bytes: &[u8], kind: SearchKind) -> Result<Self, AuthzenError> {
-        let value = body(bytes)?;
-        let m = members(&value);
-        let required = |name: &str| {
-            get(m, name)
-                .filter(|v| !matches!(v, JsonValue::Null))
-                .ok_or_else(|| AuthzenError::Missing(name.to_owned()))
-        };
-        let subject = entity(required("subject")?, "subject", kind != SearchKind::Subject)?;
+        let mut m = body(bytes)?;
+        let mut required =
+            |name: &str| take(&mut m, name).ok_or_else(|| AuthzenError::Missing(name.to_owned()));
+        let at = |member| At { prefix: "", member };
+        let subject = entity(
+            required("subject")?,
+            at("subject"),
+            kind != SearchKind::Subject,
+        )?;
         let resource = entity(
             required("resource")?,
-            "resource",
+            at("resource"),
             kind != SearchKind::Resource,
         )?;
         let action = match kind {
             SearchKind::Action => Action::default(),
-            _ => action(required("action")?, "action")?,
+            _ => action(required("action")?, at("action"))?,
         };
-        let (page_token, page_limit) = match object(m, "page", "page")? {
+        let (page_token, page_limit) = match object(&mut m, "page", "page")? {
             None => (None, None),
-            Some(page) => {
-                let token = match get(page, "token") {
-                    None | Some(JsonValue::Null) => None,
+            Some(mut page) => {
+                let token = match take(&mut page, "token") {
+                    None => None,
                     Some(JsonValue::Str(s)) if s.is_empty() => None,
-                    Some(v) => Some(text(v, "page.token")?),
+                    Some(v) => Some(text(v, || "page.token".to_owned())?),
                 };
-                let limit = match get(page, "limit") {
-                    None | Some(JsonValue::Null) => None,
-                    Some(JsonValue::Int(n)) if *n > 0 => {
-                        Some(usize::try_from(*n).unwrap_or(usize::MAX))
+                let limit = match take(&mut page, "limit") {
+                    None => None,
+                    Some(JsonValue::Int(n)) if n > 0 => {
+                        Some(usize::try_from(n).unwrap_or(usize::MAX))
                     }
                     Some(_) => return Err(invalid("page.limit", "a positive integer")),
                 };
@@ -406,7 +428,7 @@ impl SearchRequest {
             subject,
             action,
             resource,
-            context: context(get(m, "context"), "context")?,
+            context: context(take(&mut m, "context"), at("context"))?,
             page_token,
             page_limit,
         })

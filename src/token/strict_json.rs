@@ -59,6 +59,7 @@ pub enum JsonValue {
 pub fn parse(bytes: &[u8], max_depth: usize) -> Result<JsonValue, StrictJsonError> {
     let text = std::str::from_utf8(bytes).map_err(|_| StrictJsonError::Syntax)?;
     let mut reader = Reader {
+        text,
         bytes: text.as_bytes(),
         pos: 0,
         max_depth,
@@ -72,6 +73,9 @@ pub fn parse(bytes: &[u8], max_depth: usize) -> Result<JsonValue, StrictJsonErro
 }
 
 struct Reader<'a> {
+    /// The input, valid UTF-8: a run between quotes and escapes is sliced from it, never
+    /// validated again.
+    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
     max_depth: usize,
@@ -178,23 +182,24 @@ impl Reader<'_> {
     }
 
     /// A string from its opening quote; the input is valid UTF-8, and runs between escapes
-    /// are copied whole.
+    /// are copied whole. Quotes and backslashes are ASCII, so every run starts and ends on a
+    /// character boundary.
     fn string(&mut self) -> Result<String, StrictJsonError> {
         self.consume(b'"')?;
-        let mut out = Vec::new();
+        let mut out = String::new();
         loop {
             let start = self.pos;
             while matches!(self.peek(), Some(b) if b != b'"' && b != b'\\' && b >= 0x20) {
                 self.pos += 1;
             }
-            out.extend_from_slice(self.bytes.get(start..self.pos).unwrap_or_default());
+            out.push_str(
+                self.text
+                    .get(start..self.pos)
+                    .ok_or(StrictJsonError::Syntax)?,
+            );
             match self.next() {
-                Some(b'"') => return String::from_utf8(out).map_err(|_| StrictJsonError::Syntax),
-                Some(b'\\') => {
-                    let c = self.escape()?;
-                    let mut buf = [0; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
+                Some(b'"') => return Ok(out),
+                Some(b'\\') => out.push(self.escape()?),
                 // A control character, or the end of the input.
                 _ => return Err(StrictJsonError::Syntax),
             }

@@ -891,6 +891,17 @@ impl Authorizer {
         }
     }
 
+    /// An AuthZEN access evaluation's decision, from its request body as JSON text: `1` to
+    /// permit, `0` to deny (the answer `{"decision": …}` without a context, which JavaScript
+    /// builds without parsing any). A refused body throws as [`Authorizer::authzen`] does.
+    #[wasm_bindgen(js_name = authzenDecision)]
+    pub fn authzen_decision(&self, body: &str, now: f64) -> Result<u32, JsValue> {
+        let request = portcullis::authzen::EvaluationRequest::parse(body.as_bytes())
+            .map_err(|e| authzen_error(&e))?;
+        let decision = portcullis::authzen::decide(&self.inner, &request, now as i64);
+        Ok(u32::from(decision.allowed))
+    }
+
     /// The declared permissions, in declaration order.
     #[wasm_bindgen(js_name = declaredPermissions)]
     pub fn declared_permissions(&self) -> Result<JsValue, JsValue> {
