@@ -48,6 +48,120 @@ pub const MAX_PAGE_LIMIT: usize = 1000;
 /// The resource type whose resources are the gateway's routes.
 pub const ROUTE_TYPE: &str = "route";
 
+/// The resource type of the permissions a PEP needs to ask (`pdp:evaluate`, `pdp:search`).
+pub const PDP_TYPE: &str = "pdp";
+
+/// An endpoint of the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /access/v1/evaluation`.
+    Evaluation,
+    /// `POST /access/v1/evaluations`.
+    Evaluations,
+    /// `POST /access/v1/search/{subject,resource,action}`.
+    Search(SearchKind),
+}
+
+impl Endpoint {
+    /// The endpoint a path names after `/access/v1/` (`evaluation`, `search/subject`, …).
+    pub fn from_path(path: &str) -> Option<Self> {
+        Some(match path {
+            "evaluation" => Endpoint::Evaluation,
+            "evaluations" => Endpoint::Evaluations,
+            "search/subject" => Endpoint::Search(SearchKind::Subject),
+            "search/resource" => Endpoint::Search(SearchKind::Resource),
+            "search/action" => Endpoint::Search(SearchKind::Action),
+            _ => return None,
+        })
+    }
+
+    /// Its path after `/access/v1/`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Evaluation => "evaluation",
+            Endpoint::Evaluations => "evaluations",
+            Endpoint::Search(SearchKind::Subject) => "search/subject",
+            Endpoint::Search(SearchKind::Resource) => "search/resource",
+            Endpoint::Search(SearchKind::Action) => "search/action",
+        }
+    }
+
+    /// The policy permission a PEP's client needs to call it: `pdp:evaluate` for the
+    /// evaluations, `pdp:search` for the searches.
+    pub fn permission(self) -> &'static str {
+        match self {
+            Endpoint::Evaluation | Endpoint::Evaluations => "pdp:evaluate",
+            Endpoint::Search(_) => "pdp:search",
+        }
+    }
+}
+
+/// Whether a PEP presenting `token` may call `endpoint`: a service token whose client holds
+/// the endpoint's permission (on the organization itself, resource type [`PDP_TYPE`]).
+pub fn pep_may_call(
+    authorizer: &Authorizer,
+    token: &crate::token::VerifiedToken,
+    endpoint: Endpoint,
+    now: i64,
+) -> bool {
+    let request = Request {
+        action: endpoint.permission().to_owned(),
+        resource: Resource {
+            resource_type: PDP_TYPE.to_owned(),
+            id: None,
+            org: None,
+            env: None,
+            attrs: Default::default(),
+        },
+        context: Context::default(),
+    };
+    token.kind() == crate::token::TokenKind::Service
+        && authorizer.check(token, &request, now).allowed
+}
+
+/// An endpoint's answer as JSON, with the number of decisions in it (for a log line).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answered {
+    /// The answer body.
+    pub body: serde_json::Value,
+    /// How many decisions (or search results) it holds.
+    pub count: usize,
+}
+
+/// Answers `endpoint`'s request body: [`evaluation`], [`evaluations`] or [`search`].
+pub fn answer(
+    authorizer: &Authorizer,
+    endpoint: Endpoint,
+    body: &[u8],
+    now: i64,
+    reasons: bool,
+) -> Result<Answered, AuthzenError> {
+    let (value, count) = match endpoint {
+        Endpoint::Evaluation => (
+            serde_json::to_value(evaluation(authorizer, body, now, reasons)?),
+            1,
+        ),
+        Endpoint::Evaluations => {
+            let a = evaluations(authorizer, body, now, reasons)?;
+            let count = match &a {
+                EvaluationsAnswer::Single(_) => 1,
+                EvaluationsAnswer::Batch { evaluations } => evaluations.len(),
+            };
+            (serde_json::to_value(a), count)
+        }
+        Endpoint::Search(kind) => {
+            let a = search(authorizer, kind, body, now)?;
+            let count = a.results.len();
+            (serde_json::to_value(a), count)
+        }
+    };
+    // The answers are plain data (booleans, strings, numbers): they always serialize.
+    Ok(Answered {
+        body: value.unwrap_or(serde_json::Value::Null),
+        count,
+    })
+}
+
 /// Why a decision came out as it did, for an answer's `context` (off unless asked for: batch
 /// answers are compared exactly by interoperability runners).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -183,7 +297,7 @@ impl Configuration {
 }
 
 /// A decision's answer, with its reasons when `reasons`.
-fn answer(decision: &Decision, reasons: bool) -> Answer {
+fn answer_of(decision: &Decision, reasons: bool) -> Answer {
     Answer {
         decision: decision.allowed,
         context: reasons.then(|| {
@@ -320,7 +434,7 @@ pub fn evaluation(
     reasons: bool,
 ) -> Result<Answer, AuthzenError> {
     let request = EvaluationRequest::parse(body)?;
-    Ok(answer(&decide(authorizer, &request, now), reasons))
+    Ok(answer_of(&decide(authorizer, &request, now), reasons))
 }
 
 /// `POST /access/v1/evaluations`: the answer to a request body. Items are answered in
@@ -334,7 +448,7 @@ pub fn evaluations(
 ) -> Result<EvaluationsAnswer, AuthzenError> {
     let (items, semantic) = match EvaluationsRequest::parse(body)? {
         EvaluationsRequest::Single(e) => {
-            return Ok(EvaluationsAnswer::Single(answer(
+            return Ok(EvaluationsAnswer::Single(answer_of(
                 &decide(authorizer, &e, now),
                 reasons,
             )))
@@ -344,7 +458,7 @@ pub fn evaluations(
     let mut evaluations = Vec::with_capacity(items.len());
     for item in &items {
         let a = match item {
-            Ok(e) => answer(&decide(authorizer, e, now), reasons),
+            Ok(e) => answer_of(&decide(authorizer, e, now), reasons),
             Err(e) => item_error(e),
         };
         let stop = match semantic {

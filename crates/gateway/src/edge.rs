@@ -224,6 +224,29 @@ fn incoming<'a>(
     }
 }
 
+/// An AuthZEN call from what both of its steps receive: method, origin and path, then the
+/// `Authorization`, `Content-Type` and `X-Request-ID` headers, and the body (absent when too
+/// large).
+fn call<'a>(
+    (method, origin, path): (&'a str, &'a str, &'a str),
+    (authorization, content_type, request_id): (
+        &'a Option<String>,
+        &'a Option<String>,
+        &'a Option<String>,
+    ),
+    body: &'a Option<Vec<u8>>,
+) -> AuthzenCall<'a> {
+    AuthzenCall {
+        method,
+        origin,
+        path,
+        authorization: authorization.as_deref(),
+        content_type: content_type.as_deref(),
+        request_id: request_id.as_deref(),
+        body: body.as_deref(),
+    }
+}
+
 /// What the Worker's entry does next, handed over as JSON.
 #[derive(Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -444,16 +467,13 @@ impl Edge {
         now_ms: f64,
     ) -> String {
         let id = self.ids.next();
-        let call = AuthzenCall {
-            method,
-            origin,
-            path,
-            authorization: authorization.as_deref(),
-            content_type: content_type.as_deref(),
-            request_id: request_id.as_deref(),
-            body: body.as_deref(),
-        };
-        self.run_authzen(&id, &call, now_ms, None)
+        let headers = (&authorization, &content_type, &request_id);
+        self.run_authzen(
+            &id,
+            &call((method, origin, path), headers, &body),
+            now_ms,
+            None,
+        )
     }
 
     /// The second step of an AuthZEN call, with what was read for the bundle.
@@ -473,19 +493,12 @@ impl Edge {
         bundle: Option<Vec<u8>>,
         kv_error: Option<String>,
     ) -> String {
-        let call = AuthzenCall {
-            method,
-            origin,
-            path,
-            authorization: authorization.as_deref(),
-            content_type: content_type.as_deref(),
-            request_id: request_id.as_deref(),
-            body: body.as_deref(),
-        };
         let fetched = match kv_error {
             Some(e) => Err(e),
             None => Ok(bundle),
         };
+        let headers = (&authorization, &content_type, &request_id);
+        let call = call((method, origin, path), headers, &body);
         self.run_authzen(decision_id, &call, now_ms, Some(fetched))
     }
 

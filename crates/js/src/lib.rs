@@ -861,34 +861,16 @@ impl Authorizer {
         now: f64,
         reasons: bool,
     ) -> Result<String, JsValue> {
-        use portcullis::authzen::{self, SearchKind};
-        let a = &self.inner;
-        let now = now as i64;
-        let text = match endpoint {
-            "evaluation" => authzen::evaluation(a, body, now, reasons)
-                .map(|answer| serde_json::to_string(&answer)),
-            "evaluations" => authzen::evaluations(a, body, now, reasons)
-                .map(|answer| serde_json::to_string(&answer)),
-            "search/subject" | "search/resource" | "search/action" => {
-                let kind = match endpoint {
-                    "search/subject" => SearchKind::Subject,
-                    "search/resource" => SearchKind::Resource,
-                    _ => SearchKind::Action,
-                };
-                authzen::search(a, kind, body, now).map(|answer| serde_json::to_string(&answer))
-            }
-            _ => {
-                return Err(error(
-                    "invalid_argument",
-                    &format!("`{endpoint}` is not an AuthZEN endpoint"),
-                ))
-            }
+        use portcullis::authzen::{self, Endpoint};
+        let Some(endpoint) = Endpoint::from_path(endpoint) else {
+            return Err(error(
+                "invalid_argument",
+                &format!("`{endpoint}` is not an AuthZEN endpoint"),
+            ));
         };
-        match text {
-            Ok(Ok(text)) => Ok(text),
-            Ok(Err(e)) => Err(error("internal", &e.to_string())),
-            Err(e) => Err(authzen_error(&e)),
-        }
+        authzen::answer(&self.inner, endpoint, body, now as i64, reasons)
+            .map(|answered| answered.body.to_string())
+            .map_err(|e| authzen_error(&e))
     }
 
     /// An AuthZEN access evaluation's decision, from its request body as JSON text: `1` to

@@ -22,11 +22,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use portcullis::authzen::{self, AuthzenError, Configuration, SearchKind};
-use portcullis::{
-    Authorizer, BundleKeys, LoadOptions, Request, Resource, TokenKind, UnverifiedToken,
-    VerifyOptions,
-};
+use portcullis::authzen::{self, AuthzenError, Configuration, Endpoint};
+use portcullis::{Authorizer, BundleKeys, LoadOptions, TokenKind, UnverifiedToken, VerifyOptions};
 use serde_json::{json, Value};
 
 use crate::files::CliError;
@@ -184,26 +181,14 @@ fn request_id(headers: &HeaderMap) -> Option<&HeaderValue> {
         .filter(|v| v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()))
 }
 
-/// Which endpoint a path names, and the permission its caller needs.
-fn endpoint(path: &str) -> Option<(Option<SearchKind>, &'static str, bool)> {
-    Some(match path {
-        "evaluation" => (None, "pdp:evaluate", false),
-        "evaluations" => (None, "pdp:evaluate", true),
-        "search/subject" => (Some(SearchKind::Subject), "pdp:search", false),
-        "search/resource" => (Some(SearchKind::Resource), "pdp:search", false),
-        "search/action" => (Some(SearchKind::Action), "pdp:search", false),
-        _ => return None,
-    })
-}
-
 /// The organization's authorizer when the bearer token is a service token of it, valid, and
-/// its client may `permission`. Anything else is answered as a bad credential: a caller
+/// its client may call `endpoint`. Anything else is answered as a bad credential: a caller
 /// learns nothing about organizations it does not belong to.
 fn authenticate(
     pdp: &Pdp,
     headers: &HeaderMap,
     tenant: Option<&str>,
-    permission: &str,
+    endpoint: Endpoint,
     now: i64,
 ) -> Result<(Arc<Authorizer>, String), (StatusCode, &'static str, &'static str)> {
     let bad = (
@@ -244,18 +229,7 @@ fn authenticate(
     if verified.kind() != TokenKind::Service {
         return Err(bad);
     }
-    let request = Request {
-        action: permission.to_owned(),
-        resource: Resource {
-            resource_type: "pdp".into(),
-            id: None,
-            org: None,
-            env: None,
-            attrs: Default::default(),
-        },
-        context: Default::default(),
-    };
-    if !authorizer.check(&verified, &request, now).allowed {
+    if !authzen::pep_may_call(&authorizer, &verified, endpoint, now) {
         return Err((
             StatusCode::FORBIDDEN,
             "insufficient_scope",
@@ -320,12 +294,12 @@ async fn handle(
     body: Body,
     now: i64,
 ) -> Result<(String, String, usize, Value), Failure> {
-    let (search, permission, batch) = endpoint(path).ok_or((
+    let endpoint = Endpoint::from_path(path).ok_or((
         StatusCode::NOT_FOUND,
         "not_found",
         "no such endpoint".into(),
     ))?;
-    let (authorizer, client) = authenticate(pdp, headers, tenant, permission, now)
+    let (authorizer, client) = authenticate(pdp, headers, tenant, endpoint, now)
         .map_err(|(s, c, m)| (s, c, m.to_owned()))?;
     if !is_json(headers) {
         return Err((
@@ -348,29 +322,9 @@ async fn handle(
         )
     };
     let org = authorizer.policy().org().to_owned();
-    let (count, value) = match (search, batch) {
-        (Some(kind), _) => {
-            let a = authzen::search(&authorizer, kind, &bytes, now).map_err(refused)?;
-            (a.results.len(), serde_json::to_value(a))
-        }
-        (None, true) => {
-            let a = authzen::evaluations(&authorizer, &bytes, now, pdp.reasons).map_err(refused)?;
-            let n = match &a {
-                authzen::EvaluationsAnswer::Single(_) => 1,
-                authzen::EvaluationsAnswer::Batch { evaluations } => evaluations.len(),
-            };
-            (n, serde_json::to_value(a))
-        }
-        (None, false) => (
-            1,
-            serde_json::to_value(
-                authzen::evaluation(&authorizer, &bytes, now, pdp.reasons).map_err(refused)?,
-            ),
-        ),
-    };
-    let value =
-        value.map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    Ok((org, client, count, value))
+    let answered =
+        authzen::answer(&authorizer, endpoint, &bytes, now, pdp.reasons).map_err(refused)?;
+    Ok((org, client, answered.count, answered.body))
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.

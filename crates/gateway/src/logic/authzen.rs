@@ -3,9 +3,9 @@
 //! Enabled with the `AUTHZEN` setting; the Worker's entry reads the body (bounded) before it
 //! calls in, since an answer needs it.
 
-use portcullis::authzen::{self, AuthzenError, Configuration, SearchKind};
+use portcullis::authzen::{self, AuthzenError, Configuration, Endpoint};
 use portcullis::token::UnverifiedToken;
-use portcullis::{Request, Resource, TokenKind};
+use portcullis::TokenKind;
 use serde_json::{json, Value};
 
 use super::{bearer, Available, BearerToken, Gateway, LogLine, Lookup, Plan};
@@ -64,18 +64,6 @@ fn api_path(path: &str) -> Option<(Option<&str>, &str)> {
     let rest = path.strip_prefix("/tenants/")?;
     let (tenant, endpoint) = rest.split_once("/access/v1/")?;
     (!tenant.is_empty() && !tenant.contains('/')).then_some((Some(tenant), endpoint))
-}
-
-/// The endpoint's search kind (none for the evaluations) and the permission its caller needs.
-fn endpoint(name: &str) -> Option<(Option<SearchKind>, bool, &'static str)> {
-    Some(match name {
-        "evaluation" => (None, false, "pdp:evaluate"),
-        "evaluations" => (None, true, "pdp:evaluate"),
-        "search/subject" => (Some(SearchKind::Subject), false, "pdp:search"),
-        "search/resource" => (Some(SearchKind::Resource), false, "pdp:search"),
-        "search/action" => (Some(SearchKind::Action), false, "pdp:search"),
-        _ => return None,
-    })
 }
 
 fn respond(status: u16, body: Value, call: &AuthzenCall<'_>, log: LogLine) -> AuthzenStep {
@@ -158,7 +146,7 @@ impl Gateway {
         let Some((tenant, name)) = api_path(call.path) else {
             return refusal(404, "not_found", "no such endpoint", call, log);
         };
-        let Some((search, batch, permission)) = endpoint(name) else {
+        let Some(endpoint) = Endpoint::from_path(name) else {
             return refusal(404, "not_found", "no such endpoint", call, log);
         };
         if call.method != "POST" {
@@ -207,18 +195,7 @@ impl Gateway {
             return refusal(401, "invalid_token", BAD_CREDENTIAL, call, log);
         }
         log.sub = Some(verified.sub().to_owned());
-        let ask = Request {
-            action: permission.to_owned(),
-            resource: Resource {
-                resource_type: "pdp".into(),
-                id: None,
-                org: None,
-                env: None,
-                attrs: Default::default(),
-            },
-            context: Default::default(),
-        };
-        if !authorizer.check(&verified, &ask, now).allowed {
+        if !authzen::pep_may_call(&authorizer, &verified, endpoint, now) {
             return refusal(
                 403,
                 "insufficient_scope",
@@ -245,27 +222,11 @@ impl Gateway {
             return refusal(e.status(), e.code(), &e.to_string(), call, log);
         };
         log.action = Some(format!("authzen:{name}"));
-        let answer = match (search, batch) {
-            (Some(kind), _) => {
-                authzen::search(&authorizer, kind, body, now).map(serde_json::to_value)
-            }
-            (None, true) => authzen::evaluations(&authorizer, body, now, settings.reasons)
-                .map(serde_json::to_value),
-            (None, false) => authzen::evaluation(&authorizer, body, now, settings.reasons)
-                .map(serde_json::to_value),
-        };
-        match answer {
-            Ok(Ok(value)) => {
+        match authzen::answer(&authorizer, endpoint, body, now, settings.reasons) {
+            Ok(answered) => {
                 log.reason = "authzen".into();
-                respond(200, value, call, log)
+                respond(200, answered.body, call, log)
             }
-            Ok(Err(_)) => refusal(
-                500,
-                "internal",
-                "the answer could not be written",
-                call,
-                log,
-            ),
             Err(e) => refusal(e.status(), e.code(), &e.to_string(), call, log),
         }
     }
