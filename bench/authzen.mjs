@@ -39,12 +39,15 @@ const stop = () => {
 };
 process.on("exit", stop);
 
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, "127.0.0.1", () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  });
-});
+/** `n` distinct free ports (held open together while they are picked). */
+async function freePorts(n) {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => resolve(s));
+  })));
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
 
 /** Waits until `url` answers (any status), for at most 20 s. */
 async function answers(url) {
@@ -74,9 +77,9 @@ const batchOf = (start) => ({ evaluations: Array.from({ length: 100 }, (_, i) =>
 const loadBatches = Array.from({ length: 8 }, (_, i) => batchOf(i * 5));
 
 // Cerbos.
-const cerbosPort = await freePort();
+const [cerbosPort, cerbosGrpcPort] = await freePorts(2);
 const cerbos = spawn(cerbosBin, ["server", "--set=storage.driver=disk", `--set=storage.disk.directory=${path.join(root, "bench/cerbos/todo")}`,
-  `--set=server.httpListenAddr=127.0.0.1:${cerbosPort}`, `--set=server.grpcListenAddr=127.0.0.1:${await freePort()}`,
+  `--set=server.httpListenAddr=127.0.0.1:${cerbosPort}`, `--set=server.grpcListenAddr=127.0.0.1:${cerbosGrpcPort}`,
   "--set=server.requestLimits.maxResourcesPerRequest=100", "--log-level=error"],
 { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CERBOS_NO_TELEMETRY: "1" } });
 children.push(cerbos);
@@ -103,10 +106,10 @@ const nodePort = await new Promise((resolve) => {
 });
 
 // The gateway Worker in workerd.
-const workerPort = await freePort();
+// Port 0: workerd takes a free port itself (a port picked here could be taken by then).
 const worker = new Miniflare({
   host: "127.0.0.1",
-  port: workerPort,
+  port: 0,
   modules: true,
   scriptPath: path.join(root, "crates/gateway/build/index.js"),
   modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
@@ -119,14 +122,14 @@ const worker = new Miniflare({
     stderr.resume();
   },
 });
-await worker.ready;
+const workerUrl = await worker.ready;
 const bytes = readFileSync(bundleFile);
 await (await worker.getKVNamespace("BUNDLES")).put("bundle:citadel", bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 
 const targets = [
   { name: "Cerbos PDP 0.55 (HTTP)", base: `http://127.0.0.1:${cerbosPort}`, token: "" },
   { name: "portcullis serve", base: `http://${serveAddress}`, token },
-  { name: "gateway Worker (workerd)", base: `http://127.0.0.1:${workerPort}`, token },
+  { name: "gateway Worker (workerd)", base: workerUrl.origin, token },
   { name: "npm authzenHandler (Node http)", base: `http://127.0.0.1:${nodePort}`, token },
 ];
 await answers(`${targets[0].base}/`);
