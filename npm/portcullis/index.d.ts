@@ -214,6 +214,13 @@ export class Authorizer {
    * `PortcullisError` with its `code` and the HTTP `status` to answer.
    */
   authzen(endpoint: AuthzenEndpoint, body: object | string | Uint8Array, opts?: AuthzenOptions): string;
+  /** Whether `endpoint` (`evaluation`, `search/subject`, …) is an AuthZEN endpoint. */
+  static isAuthzenEndpoint(endpoint: string): boolean;
+  /**
+   * Whether a PEP whose verified token is `session` may call the AuthZEN `endpoint`: a
+   * service token whose client holds `pdp:evaluate` (evaluations) or `pdp:search` (searches).
+   */
+  authzenMayCall(session: Session, endpoint: AuthzenEndpoint, opts?: { now?: number }): boolean;
   /** AuthZEN access evaluation. */
   evaluation(request: AuthzenEvaluation, opts?: AuthzenOptions): AuthzenAnswer;
   /** AuthZEN access evaluations: one answer per item, or one answer without `evaluations`. */

@@ -10,17 +10,10 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { installPackage, root } from "./install.mjs";
 import { buildBundles, mint } from "../gateway/harness.mjs";
+import { TODO_FILES, scoreTodoFile } from "../authzen/score.mjs";
 
 let pkg, esm, trusted, todo, records, server, base, pep;
 const todoAud = "https://pdp.citadel.example";
-
-const files = [
-  ["decisions-authorization-api-1_0-02.json", 43],
-  ["decisions-authorization-api-1_0-01.json", 40],
-  ["decisions-authorization-api-1_0-00.json", 40],
-  ["decisions.json", 40],
-];
-const todoFile = (f) => JSON.parse(readFileSync(path.join(root, "tests/authzen/todo", f), "utf8"));
 
 before(async () => {
   const installed = installPackage();
@@ -43,21 +36,11 @@ before(async () => {
 
 after(() => server?.close());
 
-test("every Todo decision file passes in process, on the CommonJS and the ESM entry", () => {
+test("every Todo decision file passes in process, on the CommonJS and the ESM entry", async () => {
   for (const api of [pkg, esm]) {
     const a = api.Authorizer.fromBundle(todo, [trusted]);
-    for (const [file, expected] of files) {
-      const cases = todoFile(file);
-      let passed = 0;
-      let total = 0;
-      for (const c of cases.evaluation ?? cases.decisions) {
-        total += 1;
-        if ((a.evaluation(c.request).decision ?? false) === c.expected) passed += 1;
-      }
-      for (const c of cases.evaluations ?? []) {
-        total += 1;
-        if (JSON.stringify(a.evaluations(c.request).evaluations) === JSON.stringify(c.expected)) passed += 1;
-      }
+    for (const [file, expected] of TODO_FILES) {
+      const { passed, total } = await scoreTodoFile(file, (request) => a.evaluation(request), (request) => a.evaluations(request));
       assert.equal(total, expected, file);
       assert.equal(passed, total, file);
     }
@@ -102,21 +85,12 @@ async function post(pathname, body, { token = pep, type = "application/json" } =
 }
 
 test("authzenHandler: the Todo decision files over HTTP", async () => {
-  for (const [file, expected] of files) {
-    const cases = todoFile(file);
-    let passed = 0;
-    let total = 0;
-    for (const c of cases.evaluation ?? cases.decisions) {
-      total += 1;
-      const r = await post("/access/v1/evaluation", c.request);
+  for (const [file, expected] of TODO_FILES) {
+    const { passed, total } = await scoreTodoFile(file, async (request) => {
+      const r = await post("/access/v1/evaluation", request);
       assert.equal(r.status, 200);
-      if ((r.body.decision ?? false) === c.expected) passed += 1;
-    }
-    for (const c of cases.evaluations ?? []) {
-      total += 1;
-      const r = await post("/tenants/citadel/access/v1/evaluations", c.request);
-      if (JSON.stringify(r.body.evaluations) === JSON.stringify(c.expected)) passed += 1;
-    }
+      return r.body;
+    }, async (request) => (await post("/tenants/citadel/access/v1/evaluations", request)).body);
     assert.equal(total, expected, file);
     assert.equal(passed, total, file);
   }

@@ -873,6 +873,36 @@ impl Authorizer {
             .map_err(|e| authzen_error(&e))
     }
 
+    /// Whether `endpoint` (`evaluation`, `search/subject`, …) is an AuthZEN endpoint.
+    #[wasm_bindgen(js_name = isAuthzenEndpoint)]
+    pub fn is_authzen_endpoint(endpoint: &str) -> bool {
+        portcullis::authzen::Endpoint::from_path(endpoint).is_some()
+    }
+
+    /// Whether a PEP whose token is `session` may call the AuthZEN `endpoint`: a service
+    /// token whose client holds the endpoint's permission (`pdp:evaluate`, `pdp:search`).
+    #[wasm_bindgen(js_name = authzenMayCall)]
+    pub fn authzen_may_call(
+        &self,
+        session: &Session,
+        endpoint: &str,
+        now: f64,
+    ) -> Result<bool, JsValue> {
+        let endpoint = portcullis::authzen::Endpoint::from_path(endpoint).ok_or_else(|| {
+            error(
+                "invalid_argument",
+                &format!("`{endpoint}` is not an AuthZEN endpoint"),
+            )
+        })?;
+        let token = self.session(session)?;
+        Ok(portcullis::authzen::pep_may_call(
+            &self.inner,
+            token,
+            endpoint,
+            now as i64,
+        ))
+    }
+
     /// An AuthZEN access evaluation's decision, from its request body as JSON text: `1` to
     /// permit, `0` to deny (the answer `{"decision": …}` without a context, which JavaScript
     /// builds without parsing any). A refused body throws as [`Authorizer::authzen`] does.

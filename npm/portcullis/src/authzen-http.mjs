@@ -9,13 +9,6 @@
 
 /** Largest request body, in bytes (as the core's `MAX_BODY_BYTES`). */
 const MAX_BODY_BYTES = 1024 * 1024;
-const ENDPOINTS = new Map([
-  ["evaluation", "pdp:evaluate"],
-  ["evaluations", "pdp:evaluate"],
-  ["search/subject", "pdp:search"],
-  ["search/resource", "pdp:search"],
-  ["search/action", "pdp:search"],
-]);
 const INVALID_TOKEN = 'Bearer error="invalid_token"';
 const INSUFFICIENT_SCOPE = 'Bearer error="insufficient_scope"';
 
@@ -71,12 +64,20 @@ function configuration(base) {
 }
 
 /**
+ * `authzenHandler` over an `Authorizer` class, whose `isAuthzenEndpoint` names the endpoints
+ * (the core defines them, and which permission each needs).
+ */
+export function authzenHandlerFor(Authorizer) {
+  return (options) => authzenHandler(options, (name) => Authorizer.isAuthzenEndpoint(name));
+}
+
+/**
  * A request handler serving the AuthZEN API. Options: `authorizerFor(org)` gives the
  * organization's `Authorizer` (or `undefined`); `audience`, the audience PEP tokens must
  * carry (each issuer's own by default); `reasons`, answers with the reason, rule and bundle
  * version; `baseUrl`, for the well-known metadata (`http://<host header>` by default).
  */
-export function authzenHandler({ authorizerFor, audience, reasons = false, baseUrl } = {}) {
+function authzenHandler({ authorizerFor, audience, reasons = false, baseUrl } = {}, isEndpoint) {
   if (typeof authorizerFor !== "function") throw new TypeError("authzenHandler: `authorizerFor(org)` is required");
   return async function handler(req, res) {
     const id = requestId(req);
@@ -88,8 +89,7 @@ export function authzenHandler({ authorizerFor, audience, reasons = false, baseU
       const tenantMeta = path.match(/^\/\.well-known\/authzen-configuration\/([^/]+)$/);
       if (req.method === "GET" && tenantMeta) return send(res, 200, configuration(`${base}/tenants/${encodeURIComponent(decodeURIComponent(tenantMeta[1]))}`), id);
       const m = path.match(/^(?:\/tenants\/([^/]+))?\/access\/v1\/(.+)$/);
-      const permission = m && ENDPOINTS.get(m[2]);
-      if (req.method !== "POST" || !permission) return send(res, 404, { error: "not_found", message: "no such endpoint" }, id);
+      if (req.method !== "POST" || !m || !isEndpoint(m[2])) return send(res, 404, { error: "not_found", message: "no such endpoint" }, id);
       const tenant = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
       const bad = () => send(res, 401, { error: "invalid_token", message: "a valid service token of the organization is required" }, id, INVALID_TOKEN);
       const auth = req.headers.authorization;
@@ -106,7 +106,7 @@ export function authzenHandler({ authorizerFor, audience, reasons = false, baseU
       }
       try {
         if (session.kind !== "service") return bad();
-        if (!authorizer.check(session, { action: permission, resource: { type: "pdp" } }).allowed) {
+        if (!authorizer.authzenMayCall(session, m[2])) {
           return send(res, 403, { error: "insufficient_scope", message: "the client may not ask for these decisions" }, id, INSUFFICIENT_SCOPE);
         }
       } finally {

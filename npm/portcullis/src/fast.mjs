@@ -440,6 +440,17 @@ export function authorizerClass(Wasm) {
       return this.#wasm.authzen(endpoint, bytes, now, reasons);
     }
 
+    /** Whether `endpoint` (`evaluation`, `search/subject`, …) is an AuthZEN endpoint. */
+    static isAuthzenEndpoint(endpoint) { return Wasm.isAuthzenEndpoint(endpoint); }
+
+    /**
+     * Whether a PEP whose verified token is `session` may call the AuthZEN `endpoint`: a
+     * service token whose client holds `pdp:evaluate` (evaluations) or `pdp:search`.
+     */
+    authzenMayCall(session, endpoint, opts) {
+      return this.#wasm.authzenMayCall(session, endpoint, authzenOptions(opts).now);
+    }
+
     /** AuthZEN access evaluation: `{ subject, action, resource, context? }` → `{ decision, context? }`. */
     evaluation(request, opts) {
       const o = authzenOptions(opts);

@@ -6,7 +6,7 @@
 // in the same process has a key of its own. scripts/build-npm defines PORTCULLIS_VERSION.
 import { authorizerClass } from "./fast.mjs";
 import { previewCompiler } from "./preview.mjs";
-import { authzenHandler } from "./authzen-http.mjs";
+import { authzenHandlerFor } from "./authzen-http.mjs";
 
 /**
  * The bindings registered for this package version. If there are none yet, `instantiate` is
@@ -20,7 +20,7 @@ export function sharedBindings(instantiate) {
     const Authorizer = authorizerClass(WasmAuthorizer);
     /** Loads the policy compiler ahead of `compilePolicy`; Node loads it on first use anyway. */
     async function initCompiler() {}
-    globalThis[key] = { Authorizer, Session, compilePolicy: previewCompiler(Authorizer, loadCompiler), initCompiler, authzenHandler };
+    globalThis[key] = { Authorizer, Session, compilePolicy: previewCompiler(Authorizer, loadCompiler), initCompiler, authzenHandler: authzenHandlerFor(Authorizer) };
   }
   return globalThis[key];
 }
