@@ -1,0 +1,489 @@
+//! The control plane's statements against SQLite (what D1 runs), natively: the migration, an
+//! import of every example organization and its export, the version guard, the append-only
+//! audit log, and every write's rows agreeing with the policy it publishes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ed25519_dalek::{Signer, SigningKey};
+use portcullis::source::{compile, parse_source, PolicySource};
+use portcullis_control::service::{self, Call, Context, Outcome, Permissions};
+use portcullis_control::store::{self, OrgRows, SqlValue, Statement};
+use rusqlite::Connection;
+use serde_json::{json, Map, Value};
+
+const MIGRATION: &str = include_str!("../migrations/0001_initial.sql");
+const NOW: i64 = 1_796_000_000;
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn database() -> Connection {
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(MIGRATION).unwrap();
+    db
+}
+
+fn param(v: &SqlValue) -> rusqlite::types::Value {
+    match v {
+        SqlValue::Null => rusqlite::types::Value::Null,
+        SqlValue::Int(n) => rusqlite::types::Value::Integer(*n),
+        SqlValue::Text(t) => rusqlite::types::Value::Text(t.clone()),
+    }
+}
+
+/// Runs statements as D1 runs a batch: in one transaction, all or nothing.
+fn batch(db: &mut Connection, statements: &[Statement]) -> Result<(), String> {
+    let tx = db.transaction().map_err(|e| e.to_string())?;
+    for s in statements {
+        let params: Vec<rusqlite::types::Value> = s.params.iter().map(param).collect();
+        tx.execute(s.sql, rusqlite::params_from_iter(params))
+            .map_err(|e| format!("{}: {e}", s.sql))?;
+    }
+    tx.commit().map_err(|e| e.to_string())
+}
+
+fn query(db: &Connection, sql: &str, org: &str) -> Vec<Value> {
+    let mut stmt = db.prepare(sql).unwrap();
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let rows = stmt
+        .query_map([org], |row| {
+            let mut m = Map::new();
+            for (i, n) in names.iter().enumerate() {
+                let v = match row.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => Value::Null,
+                    rusqlite::types::ValueRef::Integer(n) => json!(n),
+                    rusqlite::types::ValueRef::Real(f) => json!(f),
+                    rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                    rusqlite::types::ValueRef::Blob(_) => Value::Null,
+                };
+                m.insert(n.clone(), v);
+            }
+            Ok(Value::Object(m))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn load(db: &Connection, org: &str) -> Option<OrgRows> {
+    let results: Vec<Vec<Value>> = store::LOAD_QUERIES
+        .iter()
+        .map(|q| query(db, q, org))
+        .collect();
+    OrgRows::from_results(&results).unwrap()
+}
+
+/// Imports `org` of the policy file `file` as the operator does.
+fn import(db: &mut Connection, file: &str, org: &str) -> u64 {
+    let body = std::fs::read(root().join(file)).unwrap();
+    let previous = load(db, org);
+    let change = service::import(org, &body, previous.as_ref(), "operator", NOW).unwrap();
+    let expected = previous.map_or(0, |p| p.version);
+    let mut all = vec![store::ensure_org(org, expected, NOW)];
+    all.extend(store::commit(
+        org,
+        expected,
+        expected + 1,
+        NOW,
+        &change.audit,
+        change.statements,
+    ));
+    batch(db, &all).unwrap();
+    expected + 1
+}
+
+fn one_org(source: &PolicySource, org: &str) -> PolicySource {
+    let mut s = source.clone();
+    s.orgs.retain(|o| o.id == org);
+    s.schema = None;
+    s.version = None;
+    s
+}
+
+#[test]
+fn every_example_organization_exports_as_it_was_imported_and_compiles_alike() {
+    let mut orgs = 0;
+    for file in [
+        "access-levels",
+        "ai-platform",
+        "authzen-search",
+        "authzen-todo",
+        "identity-service",
+        "integration-platform",
+        "iot-brand-platform",
+    ] {
+        let path = format!("examples/{file}.json");
+        let source = parse_source(&std::fs::read(root().join(&path)).unwrap()).unwrap();
+        for org in source.orgs.iter().map(|o| o.id.clone()) {
+            let mut db = database();
+            let version = import(&mut db, &path, &org);
+            let rows = load(&db, &org).expect("the organization is there");
+            assert_eq!(rows.version, version);
+            let mut exported = rows.source.clone();
+            exported.version = None;
+            let original = one_org(&source, &org);
+            // Instants come back as Unix seconds: the same instants.
+            let (a, b) = (compile(&exported).unwrap(), compile(&original).unwrap());
+            assert_eq!(a, b, "{path} {org}: the export compiles to another policy");
+            let mut normalized = original.clone();
+            for s in &mut normalized.orgs[0].revocations.subjects {
+                s.before = portcullis::source::TimeSource::Unix(store::unix(&s.before).unwrap());
+            }
+            assert_eq!(
+                exported, normalized,
+                "{path} {org}: the export is not the source"
+            );
+            // And the CLI reads the export as a policy file.
+            let text = serde_json::to_vec(&exported).unwrap();
+            assert_eq!(compile(&parse_source(&text).unwrap()).unwrap(), b);
+            orgs += 1;
+        }
+    }
+    assert!(orgs >= 9, "{orgs} organizations");
+}
+
+#[test]
+fn a_second_import_replaces_the_first_and_keeps_who_made_the_users() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    let first = load(&db, "northwind").unwrap();
+    let v = import(&mut db, "examples/access-levels.json", "northwind");
+    let second = load(&db, "northwind").unwrap();
+    assert_eq!(v, 2);
+    assert_eq!(first.source.orgs, second.source.orgs);
+    assert_eq!(first.users, second.users);
+}
+
+#[test]
+fn two_changes_decided_on_one_version_cannot_both_commit() {
+    let mut db = database();
+    let v = import(&mut db, "examples/access-levels.json", "northwind");
+    let audit = |who: &str| store::AuditEntry {
+        actor: who.into(),
+        action: "user.add",
+        target: Some(who.into()),
+        before: None,
+        after: None,
+    };
+    let user = |id: &str| portcullis::source::UserSource {
+        id: id.into(),
+        name: None,
+        attrs: Default::default(),
+        groups: vec![],
+        disabled: false,
+    };
+    let first = store::commit(
+        "northwind",
+        v,
+        v + 1,
+        NOW,
+        &audit("a"),
+        store::insert_user("northwind", &user("a"), "sue", NOW).unwrap(),
+    );
+    let second = store::commit(
+        "northwind",
+        v,
+        v + 1,
+        NOW,
+        &audit("b"),
+        store::insert_user("northwind", &user("b"), "sue", NOW).unwrap(),
+    );
+    batch(&mut db, &first).unwrap();
+    let err = batch(&mut db, &second).unwrap_err();
+    assert!(
+        err.contains("version_conflict") || err.contains("UNIQUE"),
+        "{err}"
+    );
+    // Decided on the old version but numbered past it: refused too.
+    let skipping = store::commit(
+        "northwind",
+        v,
+        v + 2,
+        NOW,
+        &audit("b"),
+        store::insert_user("northwind", &user("b"), "sue", NOW).unwrap(),
+    );
+    assert!(batch(&mut db, &skipping)
+        .unwrap_err()
+        .contains("version_conflict"));
+    let rows = load(&db, "northwind").unwrap();
+    assert_eq!(rows.version, v + 1);
+    assert!(rows.org().unwrap().users.iter().any(|u| u.id == "a"));
+    assert!(
+        !rows.org().unwrap().users.iter().any(|u| u.id == "b"),
+        "nothing of the refused change is written"
+    );
+}
+
+#[test]
+fn the_audit_log_is_append_only() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    assert!(db
+        .execute("UPDATE audit SET actor = 'mallory'", [])
+        .unwrap_err()
+        .to_string()
+        .contains("append-only"));
+    assert!(db
+        .execute("DELETE FROM audit", [])
+        .unwrap_err()
+        .to_string()
+        .contains("append-only"));
+    let _ = &mut db;
+}
+
+/// An OrgAuth token of the access-levels example's identity provider.
+fn token(sub: &str) -> String {
+    let jwk: Value = serde_json::from_slice(
+        &std::fs::read(root().join("examples/keys/idp.private.jwk")).unwrap(),
+    )
+    .unwrap();
+    let seed: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(jwk["d"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = SigningKey::from_bytes(&seed);
+    let header = json!({ "alg": "EdDSA", "typ": "orgauth+jwt", "kid": jwk["kid"] });
+    let claims = json!({
+        "iss": "https://idp.accesslevels.example", "aud": "https://api.accesslevels.example",
+        "sub": sub, "org": "northwind", "iat": NOW - 10, "exp": NOW + 600, "jti": format!("t-{sub}"),
+    });
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = key.sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+}
+
+/// Decides a call as `actor` on what the database holds; commits a write.
+fn call(
+    db: &mut Connection,
+    actor: &str,
+    call: &Call,
+    body: &str,
+) -> Result<Outcome, portcullis_control::ControlError> {
+    let rows = load(db, "northwind").unwrap();
+    let (_, authorizer) = service::authorizer_for(&rows).unwrap();
+    let bearer = token(actor);
+    let verified = service::admit(&authorizer, Some(&bearer), NOW)?;
+    let permissions = Permissions::default();
+    let cx = Context {
+        rows: &rows,
+        authorizer: &authorizer,
+        token: &verified,
+        permissions: &permissions,
+        now: NOW,
+    };
+    let outcome = service::handle(call, &cx, body.as_bytes())?;
+    if let Some(change) = &outcome.change {
+        batch(
+            db,
+            &store::commit(
+                "northwind",
+                rows.version,
+                rows.version + 1,
+                NOW,
+                &change.audit,
+                change.statements.clone(),
+            ),
+        )
+        .unwrap();
+        // What the rows now compile to is what the change publishes.
+        let after = load(db, "northwind").unwrap();
+        assert_eq!(
+            service::authorizer_for(&after).unwrap().0,
+            change.policy,
+            "{call:?}: rows and policy disagree"
+        );
+    }
+    Ok(outcome)
+}
+
+#[test]
+fn every_write_commits_the_rows_of_the_policy_it_publishes() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    let added = call(
+        &mut db,
+        "sue",
+        &Call::AddUser,
+        r#"["Admin", "jane.doe@example.com"]"#,
+    )
+    .unwrap();
+    assert_eq!(added.status, 201);
+    assert_eq!(
+        added.body,
+        json!({ "message": "User added successfully", "userId": "jane.doe@example.com", "accessLevel": "Admin" })
+    );
+    let changed = call(
+        &mut db,
+        "sue",
+        &Call::ChangeUser("jane.doe@example.com".into()),
+        r#"{"accessLevel": "Read"}"#,
+    )
+    .unwrap();
+    assert_eq!(changed.body["accessLevel"], "Read");
+    let seen = call(
+        &mut db,
+        "jane",
+        &Call::GetUser("jane.doe@example.com".into()),
+        "",
+    )
+    .unwrap();
+    assert_eq!(seen.body["accessLevel"], "Read");
+    assert_eq!(seen.body["createdBy"], "sue");
+    // Bob's two allow overrides are on templates.
+    let bob = call(&mut db, "jane", &Call::GetUser("bob".into()), "").unwrap();
+    assert_eq!(bob.body["managedResources"], json!({ "template": 2 }));
+    let removed = call(&mut db, "jane", &Call::RemoveUser("bob".into()), "").unwrap();
+    assert_eq!(
+        removed.body,
+        json!({ "message": "User removed successfully", "userId": "bob" })
+    );
+    let rows = load(&db, "northwind").unwrap();
+    let org = rows.org().unwrap();
+    assert!(!org.users.iter().any(|u| u.id == "bob"));
+    assert!(
+        !org.overrides
+            .iter()
+            .any(|o| o.user.as_deref() == Some("bob")),
+        "his overrides go with him"
+    );
+    assert!(
+        org.revocations.subjects.iter().any(|s| s.sub == "bob"),
+        "his tokens are revoked"
+    );
+    assert_eq!(rows.version, 4);
+    let audit = query(
+        &db,
+        "SELECT version, actor, action, target FROM audit WHERE org = ?1 ORDER BY version",
+        "northwind",
+    );
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["policy.import", "user.add", "user.change", "user.remove"]
+    );
+}
+
+#[test]
+fn refusals_write_nothing_and_carry_the_reason() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    let before = query(&db, "SELECT * FROM audit WHERE org = ?1", "northwind");
+    let e = call(
+        &mut db,
+        "jane",
+        &Call::AddUser,
+        r#"["SuperAdmin", "x@example.com"]"#,
+    )
+    .unwrap_err();
+    assert_eq!((e.status(), e.code()), (403, "no_matching_grant"));
+    assert_eq!(e.body()["error"]["detail"], "role_not_assignable");
+    let e = call(&mut db, "jane", &Call::RemoveUser("sue".into()), "").unwrap_err();
+    assert_eq!(e.body()["error"]["detail"], "role_not_assignable");
+    let e = call(
+        &mut db,
+        "bob",
+        &Call::AddUser,
+        r#"["Read", "x@example.com"]"#,
+    )
+    .unwrap_err();
+    assert_eq!((e.status(), e.code()), (403, "no_matching_grant"));
+    let e = call(&mut db, "nobody", &Call::ListUsers, "").unwrap_err();
+    assert_eq!(e.code(), "not_a_member");
+    let e = call(
+        &mut db,
+        "sue",
+        &Call::AddUser,
+        r#"["Owner", "x@example.com"]"#,
+    )
+    .unwrap_err();
+    assert_eq!((e.status(), e.code()), (400, "unknown_role"));
+    assert_eq!(
+        query(&db, "SELECT * FROM audit WHERE org = ?1", "northwind"),
+        before
+    );
+}
+
+#[test]
+fn routes_and_bodies() {
+    use service::route;
+    assert_eq!(route("GET", "/iam/users").unwrap().call, Call::ListUsers);
+    let r = route("DELETE", "/orgs/northwind/iam/users/jane.doe%40example.com").unwrap();
+    assert_eq!(
+        (r.org.as_deref(), r.call),
+        (
+            Some("northwind"),
+            Call::RemoveUser("jane.doe@example.com".into())
+        )
+    );
+    assert_eq!(
+        route("POST", "/iam/export").unwrap_err().code(),
+        "method_not_allowed"
+    );
+    assert_eq!(
+        route("GET", "/iam/users/a%2Fb").unwrap_err().code(),
+        "invalid_field"
+    );
+    assert_eq!(
+        route("GET", "/iam/users/a%0Ab").unwrap_err().code(),
+        "invalid_field"
+    );
+    assert_eq!(
+        route("GET", "/iam/users/%ff").unwrap_err().code(),
+        "invalid_field"
+    );
+    assert_eq!(
+        route("GET", "/iam/users/%4").unwrap_err().code(),
+        "invalid_field"
+    );
+    assert_eq!(route("GET", "/orgs").unwrap_err().code(), "not_found");
+    assert_eq!(route("GET", "iam/users").unwrap_err().code(), "not_found");
+    assert_eq!(
+        service::read_add_user(br#"["Admin", "jane.doe@example.com"]"#).unwrap(),
+        ("jane.doe@example.com".into(), "Admin".into(), None)
+    );
+    for (body, code) in [
+        (
+            &br#"{"userId": "a", "accessLevel": "Read", "userId": "b"}"#[..],
+            "invalid_field",
+        ),
+        (
+            br#"{"userId": "a", "accessLevel": "Read", "extra": 1}"#,
+            "unknown_field",
+        ),
+        (br#"{"userId": "a"}"#, "missing_field"),
+        (br#"["Read"]"#, "missing_field"),
+        (br#"[1, "a"]"#, "invalid_field"),
+        (br#"["Read", "a", "b"]"#, "invalid_field"),
+        (br#""Read""#, "invalid_field"),
+        (br#"[""#, "invalid_json"),
+        (b"  ", "empty_body"),
+        (br#"["Read", "a\tb"]"#, "invalid_field"),
+    ] {
+        assert_eq!(
+            service::read_add_user(body).unwrap_err().code(),
+            code,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    let big = format!(r#"["Read", "{}"]"#, "a".repeat(20_000));
+    assert_eq!(
+        service::read_add_user(big.as_bytes()).unwrap_err().status(),
+        413
+    );
+}
