@@ -352,16 +352,7 @@ impl Compiler {
                 .when
                 .as_ref()
                 .and_then(|w| self.condition_root(&format!("{at}/when"), w));
-            let holder = b
-                .user
-                .as_deref()
-                .or(b.group.as_deref())
-                .or(b.service.as_deref())
-                .unwrap_or("?");
-            let id = b.id.clone().unwrap_or_else(|| match &b.env {
-                Some(e) => format!("{holder}:{}@{e}", b.role),
-                None => format!("{holder}:{}", b.role),
-            });
+            let id = b.rule_id();
             if let (Some(target), Some(role)) = (target, role) {
                 bindings.push(Binding {
                     id: id.into(),
@@ -376,10 +367,7 @@ impl Compiler {
         for (di, d) in org.defaults.iter().enumerate() {
             let at = format!("{base}/defaults/{di}");
             let (role, env) = self.role_place(&at, &d.role, d.env.as_deref(), ctx);
-            let id = d.id.clone().unwrap_or_else(|| match &d.env {
-                Some(e) => format!("default:{}@{e}", d.role),
-                None => format!("default:{}", d.role),
-            });
+            let id = d.rule_id();
             let condition = d
                 .when
                 .as_ref()

@@ -210,6 +210,26 @@ pub struct BindingSource {
     pub when: Option<serde_json::Value>,
 }
 
+impl BindingSource {
+    /// The binding's rule id: its `id`, or `holder:role` (`holder:role@env` for an env role)
+    /// when it has none. Decisions name it; two bindings of one organization never share one.
+    pub fn rule_id(&self) -> String {
+        if let Some(id) = &self.id {
+            return id.clone();
+        }
+        let holder = self
+            .user
+            .as_deref()
+            .or(self.group.as_deref())
+            .or(self.service.as_deref())
+            .unwrap_or("?");
+        match &self.env {
+            Some(e) => format!("{holder}:{}@{e}", self.role),
+            None => format!("{holder}:{}", self.role),
+        }
+    }
+}
+
 /// A default role: every member of the organization holds it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -225,6 +245,19 @@ pub struct DefaultSource {
     /// Restrictive condition, e.g. only on the member's own resources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<serde_json::Value>,
+}
+
+impl DefaultSource {
+    /// The default's rule id: its `id`, or `default:role` (`default:role@env`).
+    pub fn rule_id(&self) -> String {
+        if let Some(id) = &self.id {
+            return id.clone();
+        }
+        match &self.env {
+            Some(e) => format!("default:{}@{e}", self.role),
+            None => format!("default:{}", self.role),
+        }
+    }
 }
 
 /// Resource selection for an override.

@@ -186,7 +186,7 @@ describe("bad input is 400 with a code and writes nothing", () => {
     ["a number for the user id", "[\"Read\", 7]", "invalid_field", 400],
     ["an object for the access level", "{\"userId\": \"a@example.com\", \"accessLevel\": {}}", "invalid_field", 400],
     ["an unknown field", "{\"userId\": \"a@example.com\", \"accessLevel\": \"Read\", \"admin\": true}", "unknown_field", 400],
-    ["a missing field", "{\"userId\": \"a@example.com\"}", "missing_field", 400],
+    ["a missing field", "{\"accessLevel\": \"Read\"}", "missing_field", 400],
     ["a duplicate field", "{\"userId\": \"a@example.com\", \"accessLevel\": \"Read\", \"accessLevel\": \"SuperAdmin\"}", "invalid_field", 400],
     ["an unknown role", "[\"Owner\", \"a@example.com\"]", "unknown_role", 400],
     ["a control character in the id", "[\"Read\", \"a\\u0000b@example.com\"]", "invalid_field", 400],

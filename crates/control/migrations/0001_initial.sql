@@ -77,16 +77,19 @@ CREATE TABLE services (
   UNIQUE (org, client_id)
 );
 
--- Role bindings of users, groups and services, org- or env-scoped, possibly time-bound.
+-- Role bindings of users, groups and services, org- or env-scoped, possibly time-bound;
+-- `rule` is the id decisions name (the binding's `id`, or `holder:role[@env]`).
 CREATE TABLE bindings (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   org TEXT NOT NULL,
+  rule TEXT NOT NULL,
   role TEXT NOT NULL,
   user TEXT,
   grp TEXT,
   service TEXT,
   env TEXT,
-  doc TEXT NOT NULL
+  doc TEXT NOT NULL,
+  UNIQUE (org, rule)
 );
 CREATE INDEX bindings_by_user ON bindings (org, user);
 
@@ -94,7 +97,9 @@ CREATE INDEX bindings_by_user ON bindings (org, user);
 CREATE TABLE defaults (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   org TEXT NOT NULL,
-  doc TEXT NOT NULL
+  rule TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  UNIQUE (org, rule)
 );
 
 -- Resource overrides (allow or deny on selected resources), possibly time-bound.

@@ -374,10 +374,8 @@ async fn serve(mut req: Request, env: &Env) -> Result<Answered, ControlError> {
         service::admit(&authorizer, Some(&token), now())?;
         return Err(service::cross_tenant(&claimed, &org));
     }
-    let body = match routed.call {
-        Call::AddUser | Call::ChangeUser(_) => {
-            read_body(&mut req, service::MAX_CALL_BODY_BYTES).await?
-        }
+    let body = match method {
+        "POST" | "PATCH" | "PUT" => read_body(&mut req, service::MAX_CALL_BODY_BYTES).await?,
         _ => Vec::new(),
     };
     for attempt in 0..COMMIT_ATTEMPTS {
@@ -396,9 +394,16 @@ async fn serve(mut req: Request, env: &Env) -> Result<Answered, ControlError> {
         };
         let outcome = service::handle(&routed.call, &cx, &body)?;
         let Some(change) = outcome.change else {
+            let mut body = outcome.body;
+            if let Call::UserAudit(user) = &routed.call {
+                let entries = audit_trail(&db, &org, user).await?;
+                if let Some(map) = body.as_object_mut() {
+                    map.insert("entries".into(), entries);
+                }
+            }
             return Ok(Answered {
                 status: outcome.status,
-                body: outcome.body,
+                body,
                 version: None,
                 published: true,
             });
@@ -462,6 +467,22 @@ async fn import(
         back_off(attempt).await;
     }
     Err(ControlError::Conflict)
+}
+
+/// The last changes made to `user`, newest first.
+async fn audit_trail(db: &D1Database, org: &str, user: &str) -> Result<Value, ControlError> {
+    let rows = bind(
+        db,
+        &Statement::new(store::AUDIT_QUERY, vec![org.into(), user.into()]),
+    )?
+    .all()
+    .await
+    .map_err(storage)?
+    .results::<Value>()
+    .map_err(storage)?;
+    Ok(Value::Array(
+        rows.iter().map(service::audit_entry_view).collect(),
+    ))
 }
 
 /// The version of the bundle KV holds for `org`, 0 when none (or unreadable).

@@ -43,6 +43,8 @@ pub enum ControlError {
     UnknownRole(String),
     /// The user exists already.
     UserExists(String),
+    /// A group, service, rule or override of that id exists already.
+    AlreadyExists(String),
     /// The change would make a policy that does not compile.
     PolicyInvalid {
         /// The compiler's code.
@@ -50,6 +52,8 @@ pub enum ControlError {
         /// Its message.
         message: String,
     },
+    /// The change would take the admin permission from the actor making it.
+    WouldLockOut,
     /// Other changes kept committing first; the call may be retried.
     Conflict,
     /// D1 failed or holds rows this version cannot read.
@@ -75,7 +79,9 @@ impl ControlError {
             ControlError::UnknownField(_) => "unknown_field",
             ControlError::UnknownRole(_) => "unknown_role",
             ControlError::UserExists(_) => "user_exists",
+            ControlError::AlreadyExists(_) => "already_exists",
             ControlError::PolicyInvalid { code, .. } => code,
+            ControlError::WouldLockOut => "would_lock_out",
             ControlError::Conflict => "conflict",
             ControlError::Storage(_) => "storage_error",
             ControlError::Misconfigured(_) => "misconfigured",
@@ -89,7 +95,10 @@ impl ControlError {
             ControlError::OrgAuthRequired | ControlError::Denied(..) => 403,
             ControlError::NotFound { .. } => 404,
             ControlError::MethodNotAllowed => 405,
-            ControlError::UserExists(_) | ControlError::Conflict => 409,
+            ControlError::UserExists(_)
+            | ControlError::AlreadyExists(_)
+            | ControlError::WouldLockOut
+            | ControlError::Conflict => 409,
             ControlError::BodyTooLarge(_) => 413,
             ControlError::Storage(_) | ControlError::Misconfigured(_) => 500,
             _ => 400,
@@ -114,7 +123,11 @@ impl ControlError {
             ControlError::UnknownField(f) => format!("unknown member `{f}`"),
             ControlError::UnknownRole(r) => format!("no role `{r}` at that scope"),
             ControlError::UserExists(u) => format!("user `{u}` exists already"),
+            ControlError::AlreadyExists(what) => format!("{what} exists already"),
             ControlError::PolicyInvalid { message, .. } => message.clone(),
+            ControlError::WouldLockOut => {
+                "the change would take the admin permission from the actor making it".into()
+            }
             ControlError::Conflict => {
                 "other changes to this organization kept committing first; try again".into()
             }

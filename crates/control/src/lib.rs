@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod elements;
 pub mod error;
 pub mod keys;
 pub mod service;

@@ -57,6 +57,55 @@ pub enum Call {
     RemoveUser(String),
     /// `PATCH /iam/users/{user}`: a new access level.
     ChangeUser(String),
+    /// `GET /iam/users/{user}/roles`: the user's role bindings.
+    UserRoles(String),
+    /// `POST /iam/users/{user}/roles`: bind a role (an env role in one environment, possibly
+    /// time-bound).
+    AddUserRole(String),
+    /// `DELETE /iam/users/{user}/roles/{rule}`.
+    RemoveUserRole(String, String),
+    /// `GET /iam/users/{user}/audit`: the audit trail of one user.
+    UserAudit(String),
+    /// `GET /iam/groups`.
+    ListGroups,
+    /// `POST /iam/groups`.
+    AddGroup,
+    /// `DELETE /iam/groups/{group}`.
+    RemoveGroup(String),
+    /// `PUT /iam/groups/{group}/members/{user}`.
+    AddGroupMember(String, String),
+    /// `DELETE /iam/groups/{group}/members/{user}`.
+    RemoveGroupMember(String, String),
+    /// `POST /iam/groups/{group}/roles`.
+    AddGroupRole(String),
+    /// `DELETE /iam/groups/{group}/roles/{rule}`.
+    RemoveGroupRole(String, String),
+    /// `GET /iam/defaults`: the roles every member holds.
+    ListDefaults,
+    /// `POST /iam/defaults`.
+    AddDefault,
+    /// `DELETE /iam/defaults/{rule}`.
+    RemoveDefault(String),
+    /// `GET /iam/overrides`.
+    ListOverrides,
+    /// `POST /iam/overrides`.
+    AddOverride,
+    /// `DELETE /iam/overrides/{id}`.
+    RemoveOverride(String),
+    /// `GET /iam/services`.
+    ListServices,
+    /// `POST /iam/services`.
+    AddService,
+    /// `DELETE /iam/services/{service}`.
+    RemoveService(String),
+    /// `POST /iam/services/{service}/roles`.
+    AddServiceRole(String),
+    /// `DELETE /iam/services/{service}/roles/{rule}`.
+    RemoveServiceRole(String, String),
+    /// `GET /iam/revocations`.
+    ListRevocations,
+    /// `POST /iam/revocations`: a token id, or a subject's tokens issued before an instant.
+    Revoke,
     /// `GET /iam/export`: the organization's policy source.
     Export,
     /// `PUT /iam/import`: replace the organization's policy (operator only).
@@ -94,18 +143,60 @@ pub fn route(method: &str, path: &str) -> Result<Routed, ControlError> {
         _ => (None, segments.as_slice()),
     };
     let parts: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let id = valid_user_id;
     let call = match (method, parts.as_slice()) {
         ("GET", ["iam", "users"]) => Call::ListUsers,
         ("POST", ["iam", "users"]) => Call::AddUser,
         ("GET", ["iam", "users", user]) => Call::GetUser(valid_user_id(user, "user")?),
         ("DELETE", ["iam", "users", user]) => Call::RemoveUser(valid_user_id(user, "user")?),
         ("PATCH", ["iam", "users", user]) => Call::ChangeUser(valid_user_id(user, "user")?),
+        ("GET", ["iam", "users", user, "roles"]) => Call::UserRoles(id(user, "user")?),
+        ("POST", ["iam", "users", user, "roles"]) => Call::AddUserRole(id(user, "user")?),
+        ("DELETE", ["iam", "users", user, "roles", rule]) => {
+            Call::RemoveUserRole(id(user, "user")?, id(rule, "rule")?)
+        }
+        ("GET", ["iam", "users", user, "audit"]) => Call::UserAudit(id(user, "user")?),
+        ("GET", ["iam", "groups"]) => Call::ListGroups,
+        ("POST", ["iam", "groups"]) => Call::AddGroup,
+        ("DELETE", ["iam", "groups", group]) => Call::RemoveGroup(id(group, "group")?),
+        ("PUT", ["iam", "groups", group, "members", user]) => {
+            Call::AddGroupMember(id(group, "group")?, id(user, "user")?)
+        }
+        ("DELETE", ["iam", "groups", group, "members", user]) => {
+            Call::RemoveGroupMember(id(group, "group")?, id(user, "user")?)
+        }
+        ("POST", ["iam", "groups", group, "roles"]) => Call::AddGroupRole(id(group, "group")?),
+        ("DELETE", ["iam", "groups", group, "roles", rule]) => {
+            Call::RemoveGroupRole(id(group, "group")?, id(rule, "rule")?)
+        }
+        ("GET", ["iam", "defaults"]) => Call::ListDefaults,
+        ("POST", ["iam", "defaults"]) => Call::AddDefault,
+        ("DELETE", ["iam", "defaults", rule]) => Call::RemoveDefault(id(rule, "rule")?),
+        ("GET", ["iam", "overrides"]) => Call::ListOverrides,
+        ("POST", ["iam", "overrides"]) => Call::AddOverride,
+        ("DELETE", ["iam", "overrides", o]) => Call::RemoveOverride(id(o, "override")?),
+        ("GET", ["iam", "services"]) => Call::ListServices,
+        ("POST", ["iam", "services"]) => Call::AddService,
+        ("DELETE", ["iam", "services", svc]) => Call::RemoveService(id(svc, "service")?),
+        ("POST", ["iam", "services", svc, "roles"]) => Call::AddServiceRole(id(svc, "service")?),
+        ("DELETE", ["iam", "services", svc, "roles", rule]) => {
+            Call::RemoveServiceRole(id(svc, "service")?, id(rule, "rule")?)
+        }
+        ("GET", ["iam", "revocations"]) => Call::ListRevocations,
+        ("POST", ["iam", "revocations"]) => Call::Revoke,
         ("GET", ["iam", "export"]) => Call::Export,
         ("PUT", ["iam", "import"]) => Call::Import,
         ("GET", ["me"]) => Call::Me,
         (
             _,
-            ["iam", "users"] | ["iam", "users", _] | ["iam", "export"] | ["iam", "import"] | ["me"],
+            ["iam", "users" | "groups" | "defaults" | "overrides" | "services" | "revocations"]
+            | ["iam", "users" | "groups" | "defaults" | "overrides" | "services", _]
+            | ["iam", "users" | "groups" | "services", _, "roles"]
+            | ["iam", "users" | "groups" | "services", _, "roles", _]
+            | ["iam", "users", _, "audit"]
+            | ["iam", "groups", _, "members", _]
+            | ["iam", "export" | "import"]
+            | ["me"],
         ) => return Err(ControlError::MethodNotAllowed),
         _ => return Err(not_found()),
     };
@@ -204,7 +295,7 @@ pub fn authorizer_for(rows: &OrgRows) -> Result<(PolicyData, Authorizer), Contro
     Ok((data, authorizer))
 }
 
-fn compile_one(source: &PolicySource) -> Result<PolicyData, ControlError> {
+pub(crate) fn compile_one(source: &PolicySource) -> Result<PolicyData, ControlError> {
     portcullis::source::compile(source)
         .map_err(|e| ControlError::PolicyInvalid {
             code: e.code(),
@@ -240,7 +331,7 @@ pub fn admit(
     Ok(token)
 }
 
-fn require(
+pub(crate) fn require(
     authorizer: &Authorizer,
     token: &VerifiedToken,
     org: &str,
@@ -271,7 +362,7 @@ fn require(
     }
 }
 
-fn delegate(
+pub(crate) fn delegate(
     authorizer: &Authorizer,
     token: &VerifiedToken,
     role: &str,
@@ -307,14 +398,19 @@ fn delegate(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AddUserObject {
     user_id: String,
-    access_level: String,
+    #[serde(default)]
+    access_level: Option<String>,
     #[serde(default)]
     name: Option<String>,
 }
 
 /// Reads the body of `POST /iam/users`: `["Admin", "jane.doe@example.com"]` or
-/// `{"userId": …, "accessLevel": …, "name": …}`. Returns (user id, access level, name).
-pub fn read_add_user(body: &[u8]) -> Result<(String, String, Option<String>), ControlError> {
+/// `{"userId": …, "accessLevel": …, "name": …}` (an object without `accessLevel` adds a
+/// member with no org role, such as a developer given env roles only). Returns (user id,
+/// access level, name).
+pub fn read_add_user(
+    body: &[u8],
+) -> Result<(String, Option<String>, Option<String>), ControlError> {
     if body.len() > MAX_CALL_BODY_BYTES {
         return Err(ControlError::BodyTooLarge(MAX_CALL_BODY_BYTES));
     }
@@ -338,7 +434,7 @@ pub fn read_add_user(body: &[u8]) -> Result<(String, String, Option<String>), Co
                     message: "the array form is [accessLevel, userId]".into(),
                 });
             }
-            (text(1, "user id")?, text(0, "access level")?, None)
+            (text(1, "user id")?, Some(text(0, "access level")?), None)
         }
         Some(b'{') => {
             let o: AddUserObject = serde_json::from_slice(body).map_err(|e| field_error(&e))?;
@@ -362,15 +458,15 @@ pub fn read_add_user(body: &[u8]) -> Result<(String, String, Option<String>), Co
             });
         }
     }
-    Ok((
-        valid_user_id(&user, "userId")?,
-        valid_user_id(&level, "accessLevel")?,
-        name,
-    ))
+    let level = match level {
+        Some(l) => Some(valid_user_id(&l, "accessLevel")?),
+        None => None,
+    };
+    Ok((valid_user_id(&user, "userId")?, level, name))
 }
 
 /// Maps serde's message for an object body to a typed error.
-fn field_error(e: &serde_json::Error) -> ControlError {
+pub(crate) fn field_error(e: &serde_json::Error) -> ControlError {
     let text = e.to_string();
     let quoted = || text.split('`').nth(1).unwrap_or_default().to_owned();
     if e.is_syntax() || e.is_eof() {
@@ -436,6 +532,37 @@ pub struct Context<'a> {
 /// Decides and answers one call of the caller's own organization (never `Import`, which is
 /// the operator's).
 pub fn handle(call: &Call, cx: &Context<'_>, body: &[u8]) -> Result<Outcome, ControlError> {
+    let outcome = answer(call, cx, body)?;
+    if let Some(change) = &outcome.change {
+        keeps_admin(cx, &change.policy)?;
+    }
+    Ok(outcome)
+}
+
+/// Refuses a change after which the actor would no longer hold the admin permission: nobody
+/// locks themselves (or, with a rule over everyone, every admin) out of the API.
+fn keeps_admin(cx: &Context<'_>, policy: &PolicyData) -> Result<(), ControlError> {
+    let org = org_of(cx.rows)?;
+    let after = Authorizer::preview(policy.clone(), cx.rows.version + 1).map_err(|e| {
+        ControlError::PolicyInvalid {
+            code: "policy_inconsistent",
+            message: e.to_string(),
+        }
+    })?;
+    match require(
+        &after,
+        cx.token,
+        &org.id,
+        &cx.permissions.manage,
+        None,
+        cx.now,
+    ) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(ControlError::WouldLockOut),
+    }
+}
+
+fn answer(call: &Call, cx: &Context<'_>, body: &[u8]) -> Result<Outcome, ControlError> {
     let org = org_of(cx.rows)?;
     let org_id = org.id.as_str();
     let ok = |status: u16, body: Value| Outcome {
@@ -510,13 +637,29 @@ pub fn handle(call: &Call, cx: &Context<'_>, body: &[u8]) -> Result<Outcome, Con
                 Err(ControlError::Denied(Box::new(d), why))
             }
         },
+        Call::UserAudit(user) => {
+            require(
+                cx.authorizer,
+                cx.token,
+                org_id,
+                &cx.permissions.read,
+                Some(user),
+                cx.now,
+            )?;
+            find_user(org, user)?;
+            Ok(ok(200, json!({ "userId": user })))
+        }
         Call::Import => Err(ControlError::InvalidToken(
             "an import takes the operator's secret".into(),
         )),
+        _ => crate::elements::handle(call, cx, org, body),
     }
 }
 
-fn find_user<'a>(org: &'a OrgSource, user: &str) -> Result<&'a UserSource, ControlError> {
+pub(crate) fn find_user<'a>(
+    org: &'a OrgSource,
+    user: &str,
+) -> Result<&'a UserSource, ControlError> {
     org.users
         .iter()
         .find(|u| u.id == user)
@@ -524,6 +667,26 @@ fn find_user<'a>(org: &'a OrgSource, user: &str) -> Result<&'a UserSource, Contr
             code: "unknown_user",
             message: format!("no user `{user}` in `{}`", org.id),
         })
+}
+
+/// One audit row as the API shows it: `version`, `at` (RFC 3339), `actor`, `action`,
+/// `target`, and `before`/`after` as JSON.
+pub fn audit_entry_view(row: &Value) -> Value {
+    let parsed = |k: &str| {
+        row.get(k)
+            .and_then(Value::as_str)
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            .unwrap_or(Value::Null)
+    };
+    json!({
+        "version": row.get("version"),
+        "at": row.get("at").and_then(Value::as_i64).map(rfc3339),
+        "actor": row.get("actor"),
+        "action": row.get("action"),
+        "target": row.get("target"),
+        "before": parsed("before"),
+        "after": parsed("after"),
+    })
 }
 
 /// `GET /iam/users/{user}`: the user's details (activity is filled in by the caller).
@@ -563,13 +726,17 @@ fn add_user(cx: &Context<'_>, org: &OrgSource, body: &[u8]) -> Result<Outcome, C
         Some(&user),
         cx.now,
     )?;
-    if !is_org_role(&cx.rows.source, &level) {
-        return Err(ControlError::UnknownRole(level));
+    if let Some(level) = &level {
+        if !is_org_role(&cx.rows.source, level) {
+            return Err(ControlError::UnknownRole(level.clone()));
+        }
     }
     if org.users.iter().any(|u| u.id == user) {
         return Err(ControlError::UserExists(user));
     }
-    delegate(cx.authorizer, cx.token, &level, &user, None, cx.now, true)?;
+    if let Some(level) = &level {
+        delegate(cx.authorizer, cx.token, level, &user, None, cx.now, true)?;
+    }
     let new_user = UserSource {
         id: user.clone(),
         name,
@@ -577,19 +744,21 @@ fn add_user(cx: &Context<'_>, org: &OrgSource, body: &[u8]) -> Result<Outcome, C
         groups: vec![],
         disabled: false,
     };
-    let binding = BindingSource {
+    let binding = level.as_ref().map(|level| BindingSource {
         role: level.clone(),
         user: Some(user.clone()),
         ..BindingSource::default()
-    };
+    });
     let mut source = cx.rows.source.clone();
     if let Some(o) = source.orgs.first_mut() {
         o.users.push(new_user.clone());
-        o.bindings.push(binding.clone());
+        o.bindings.extend(binding.clone());
     }
     let policy = compile_one(&source)?;
     let mut statements = store::insert_user(&org.id, &new_user, cx.token.sub(), cx.now)?;
-    statements.push(store::insert_binding(&org.id, &binding)?);
+    if let Some(b) = &binding {
+        statements.push(store::insert_binding(&org.id, b)?);
+    }
     Ok(Outcome {
         status: 201,
         body: json!({ "message": "User added successfully", "userId": user, "accessLevel": level }),
@@ -731,13 +900,7 @@ fn remove_user(cx: &Context<'_>, org: &OrgSource, user: &str) -> Result<Outcome,
         o.users.retain(|x| x.id != user);
         o.bindings.retain(|b| b.user.as_deref() != Some(user));
         o.overrides.retain(|x| x.user.as_deref() != Some(user));
-        o.revocations.subjects.retain(|s| s.sub != user);
-        o.revocations
-            .subjects
-            .push(portcullis::source::SubjectRevocation {
-                sub: user.to_owned(),
-                before: portcullis::source::TimeSource::Unix(cx.now),
-            });
+        crate::elements::revoke_in_source(o, user.to_owned(), cx.now);
     }
     let policy = compile_one(&source)?;
     Ok(Outcome {

@@ -346,7 +346,7 @@ pub fn insert_user(
 /// The statement that adds a role binding.
 pub fn insert_binding(org: &str, b: &BindingSource) -> Result<Statement, ControlError> {
     Ok(Statement::new(
-        "INSERT INTO bindings (org, role, user, grp, service, env, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO bindings (org, role, user, grp, service, env, doc, rule) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         vec![
             org.into(),
             b.role.as_str().into(),
@@ -355,8 +355,132 @@ pub fn insert_binding(org: &str, b: &BindingSource) -> Result<Statement, Control
             b.service.clone().into(),
             b.env.clone().into(),
             json(b)?.into(),
+            b.rule_id().into(),
         ],
     ))
+}
+
+/// The statement that removes the binding whose rule id is `rule`.
+pub fn delete_binding(org: &str, rule: &str) -> Statement {
+    Statement::new(
+        "DELETE FROM bindings WHERE org = ?1 AND rule = ?2",
+        vec![org.into(), rule.into()],
+    )
+}
+
+/// The statement that adds a default role.
+pub fn insert_default(org: &str, d: &DefaultSource) -> Result<Statement, ControlError> {
+    Ok(Statement::new(
+        "INSERT INTO defaults (org, rule, doc) VALUES (?1, ?2, ?3)",
+        vec![org.into(), d.rule_id().into(), json(d)?.into()],
+    ))
+}
+
+/// The statement that removes the default whose rule id is `rule`.
+pub fn delete_default(org: &str, rule: &str) -> Statement {
+    Statement::new(
+        "DELETE FROM defaults WHERE org = ?1 AND rule = ?2",
+        vec![org.into(), rule.into()],
+    )
+}
+
+/// The statement that adds a resource override.
+pub fn insert_override(org: &str, o: &OverrideSource) -> Result<Statement, ControlError> {
+    Ok(Statement::new(
+        "INSERT INTO overrides (org, id, user, grp, service, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        vec![
+            org.into(),
+            o.id.as_str().into(),
+            o.user.clone().into(),
+            o.group.clone().into(),
+            o.service.clone().into(),
+            json(o)?.into(),
+        ],
+    ))
+}
+
+/// The statement that removes the override `id`.
+pub fn delete_override(org: &str, id: &str) -> Statement {
+    Statement::new(
+        "DELETE FROM overrides WHERE org = ?1 AND id = ?2",
+        vec![org.into(), id.into()],
+    )
+}
+
+/// The statement that adds a group.
+pub fn insert_group(org: &str, g: &GroupSource) -> Result<Statement, ControlError> {
+    Ok(Statement::new(
+        "INSERT INTO member_groups (org, id, doc) VALUES (?1, ?2, ?3)",
+        vec![org.into(), g.id.as_str().into(), json(g)?.into()],
+    ))
+}
+
+/// The statements that remove a group with its memberships, bindings and overrides.
+pub fn delete_group(org: &str, group: &str) -> Vec<Statement> {
+    let p = || vec![SqlValue::from(org), SqlValue::from(group)];
+    vec![
+        Statement::new("DELETE FROM member_groups WHERE org = ?1 AND id = ?2", p()),
+        Statement::new("DELETE FROM group_members WHERE org = ?1 AND grp = ?2", p()),
+        Statement::new("DELETE FROM bindings WHERE org = ?1 AND grp = ?2", p()),
+        Statement::new("DELETE FROM overrides WHERE org = ?1 AND grp = ?2", p()),
+    ]
+}
+
+/// The statement that puts a user into a group.
+pub fn insert_membership(org: &str, group: &str, user: &str) -> Statement {
+    Statement::new(
+        "INSERT INTO group_members (org, grp, user) VALUES (?1, ?2, ?3)",
+        vec![org.into(), group.into(), user.into()],
+    )
+}
+
+/// The statement that takes a user out of a group.
+pub fn delete_membership(org: &str, group: &str, user: &str) -> Statement {
+    Statement::new(
+        "DELETE FROM group_members WHERE org = ?1 AND grp = ?2 AND user = ?3",
+        vec![org.into(), group.into(), user.into()],
+    )
+}
+
+/// The statement that adds a service (an OAuth2 client-credentials client).
+pub fn insert_service(org: &str, s: &ServiceSource) -> Result<Statement, ControlError> {
+    Ok(Statement::new(
+        "INSERT INTO services (org, id, client_id, doc) VALUES (?1, ?2, ?3, ?4)",
+        vec![
+            org.into(),
+            s.id.as_str().into(),
+            s.client_id.as_str().into(),
+            json(s)?.into(),
+        ],
+    ))
+}
+
+/// The statements that remove a service with its bindings and overrides.
+pub fn delete_service(org: &str, service: &str) -> Vec<Statement> {
+    let p = || vec![SqlValue::from(org), SqlValue::from(service)];
+    vec![
+        Statement::new("DELETE FROM services WHERE org = ?1 AND id = ?2", p()),
+        Statement::new("DELETE FROM bindings WHERE org = ?1 AND service = ?2", p()),
+        Statement::new("DELETE FROM overrides WHERE org = ?1 AND service = ?2", p()),
+    ]
+}
+
+/// The statement that revokes one token id.
+pub fn revoke_token(org: &str, jti: &str) -> Statement {
+    Statement::new(
+        "INSERT INTO revoked_tokens (org, jti) VALUES (?1, ?2) ON CONFLICT (org, jti) DO NOTHING",
+        vec![org.into(), jti.into()],
+    )
+}
+
+/// The statement that refuses a subject's tokens issued before `before` (the later instant
+/// wins when the subject is revoked already).
+pub fn revoke_subject(org: &str, sub: &str, before: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO revoked_subjects (org, sub, before) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (org, sub) DO UPDATE SET before = max(before, excluded.before)",
+        vec![org.into(), sub.into(), before.into()],
+    )
 }
 
 /// The statements that remove a user with everything that names them, and refuse the tokens
@@ -371,11 +495,7 @@ pub fn delete_user(org: &str, user: &str, now: i64) -> Vec<Statement> {
         ),
         Statement::new("DELETE FROM bindings WHERE org = ?1 AND user = ?2", p()),
         Statement::new("DELETE FROM overrides WHERE org = ?1 AND user = ?2", p()),
-        Statement::new(
-            "INSERT INTO revoked_subjects (org, sub, before) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (org, sub) DO UPDATE SET before = max(before, excluded.before)",
-            vec![org.into(), user.into(), now.into()],
-        ),
+        revoke_subject(org, user, now),
     ]
 }
 
@@ -458,6 +578,12 @@ pub fn mark_published(org: &str, version: u64) -> Statement {
     )
 }
 
+/// The query for the last 50 audit rows about one target (`?1` the organization, `?2` the
+/// target), newest first.
+pub const AUDIT_QUERY: &str =
+    "SELECT version, at, actor, action, target, before, after FROM audit \
+     WHERE org = ?1 AND target = ?2 ORDER BY version DESC LIMIT 50";
+
 /// The query for an organization's committed and published versions.
 pub const VERSION_QUERY: &str = "SELECT version, published FROM orgs WHERE id = ?1";
 
@@ -533,10 +659,7 @@ pub fn replace_org(
         ));
     }
     for g in &org.groups {
-        out.push(Statement::new(
-            "INSERT INTO member_groups (org, id, doc) VALUES (?1, ?2, ?3)",
-            vec![id.into(), g.id.as_str().into(), json(g)?.into()],
-        ));
+        out.push(insert_group(id, g)?);
     }
     for u in &org.users {
         let mut s = insert_user(id, u, actor, now)?;
@@ -554,37 +677,16 @@ pub fn replace_org(
         out.extend(s);
     }
     for s in &org.services {
-        out.push(Statement::new(
-            "INSERT INTO services (org, id, client_id, doc) VALUES (?1, ?2, ?3, ?4)",
-            vec![
-                id.into(),
-                s.id.as_str().into(),
-                s.client_id.as_str().into(),
-                json(s)?.into(),
-            ],
-        ));
+        out.push(insert_service(id, s)?);
     }
     for b in &org.bindings {
         out.push(insert_binding(id, b)?);
     }
     for d in &org.defaults {
-        out.push(Statement::new(
-            "INSERT INTO defaults (org, doc) VALUES (?1, ?2)",
-            vec![id.into(), json(d)?.into()],
-        ));
+        out.push(insert_default(id, d)?);
     }
     for o in &org.overrides {
-        out.push(Statement::new(
-            "INSERT INTO overrides (org, id, user, grp, service, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            vec![
-                id.into(),
-                o.id.as_str().into(),
-                o.user.clone().into(),
-                o.group.clone().into(),
-                o.service.clone().into(),
-                json(o)?.into(),
-            ],
-        ));
+        out.push(insert_override(id, o)?);
     }
     for r in &org.resources {
         out.push(Statement::new(
@@ -598,16 +700,10 @@ pub fn replace_org(
         ));
     }
     for jti in &org.revocations.token_ids {
-        out.push(Statement::new(
-            "INSERT INTO revoked_tokens (org, jti) VALUES (?1, ?2)",
-            vec![id.into(), jti.as_str().into()],
-        ));
+        out.push(revoke_token(id, jti));
     }
     for s in &org.revocations.subjects {
-        out.push(Statement::new(
-            "INSERT INTO revoked_subjects (org, sub, before) VALUES (?1, ?2, ?3)",
-            vec![id.into(), s.sub.as_str().into(), unix(&s.before)?.into()],
-        ));
+        out.push(revoke_subject(id, &s.sub, unix(&s.before)?));
     }
     Ok(out)
 }

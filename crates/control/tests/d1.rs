@@ -5,7 +5,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
-    clippy::panic
+    clippy::panic,
+    clippy::too_many_arguments
 )]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -238,8 +239,31 @@ fn the_audit_log_is_append_only() {
     let _ = &mut db;
 }
 
-/// An OrgAuth token of the access-levels example's identity provider.
-fn token(sub: &str) -> String {
+/// Where an example organization's tokens come from.
+struct Idp {
+    org: &'static str,
+    iss: &'static str,
+    aud: &'static str,
+}
+
+const NORTHWIND: Idp = Idp {
+    org: "northwind",
+    iss: "https://idp.accesslevels.example",
+    aud: "https://api.accesslevels.example",
+};
+const CLIENT_A: Idp = Idp {
+    org: "client-a",
+    iss: "https://idp.integrations.example",
+    aud: "https://api.integrations.example",
+};
+const ACME_ID: Idp = Idp {
+    org: "acme-id",
+    iss: "https://id.acme-identity.example",
+    aud: "https://iam.acme-identity.example",
+};
+
+/// An OrgAuth token of an example's identity provider (the demo key signs them all).
+fn token_of(idp: &Idp, sub: &str) -> String {
     let jwk: Value = serde_json::from_slice(
         &std::fs::read(root().join("examples/keys/idp.private.jwk")).unwrap(),
     )
@@ -252,8 +276,8 @@ fn token(sub: &str) -> String {
     let key = SigningKey::from_bytes(&seed);
     let header = json!({ "alg": "EdDSA", "typ": "orgauth+jwt", "kid": jwk["kid"] });
     let claims = json!({
-        "iss": "https://idp.accesslevels.example", "aud": "https://api.accesslevels.example",
-        "sub": sub, "org": "northwind", "iat": NOW - 10, "exp": NOW + 600, "jti": format!("t-{sub}"),
+        "iss": idp.iss, "aud": idp.aud,
+        "sub": sub, "org": idp.org, "iat": NOW - 10, "exp": NOW + 600, "jti": format!("t-{sub}"),
     });
     let input = format!(
         "{}.{}",
@@ -264,16 +288,18 @@ fn token(sub: &str) -> String {
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
 }
 
-/// Decides a call as `actor` on what the database holds; commits a write.
-fn call(
+/// Decides a call as `actor` on what the database holds; commits a write and checks that the
+/// rows it wrote compile to the policy it publishes.
+fn call_in(
     db: &mut Connection,
+    idp: &Idp,
     actor: &str,
     call: &Call,
     body: &str,
 ) -> Result<Outcome, portcullis_control::ControlError> {
-    let rows = load(db, "northwind").unwrap();
+    let rows = load(db, idp.org).unwrap();
     let (_, authorizer) = service::authorizer_for(&rows).unwrap();
-    let bearer = token(actor);
+    let bearer = token_of(idp, actor);
     let verified = service::admit(&authorizer, Some(&bearer), NOW)?;
     let permissions = Permissions::default();
     let cx = Context {
@@ -288,7 +314,7 @@ fn call(
         batch(
             db,
             &store::commit(
-                "northwind",
+                idp.org,
                 rows.version,
                 rows.version + 1,
                 NOW,
@@ -297,8 +323,7 @@ fn call(
             ),
         )
         .unwrap();
-        // What the rows now compile to is what the change publishes.
-        let after = load(db, "northwind").unwrap();
+        let after = load(db, idp.org).unwrap();
         assert_eq!(
             service::authorizer_for(&after).unwrap().0,
             change.policy,
@@ -306,6 +331,42 @@ fn call(
         );
     }
     Ok(outcome)
+}
+
+fn call(
+    db: &mut Connection,
+    actor: &str,
+    c: &Call,
+    body: &str,
+) -> Result<Outcome, portcullis_control::ControlError> {
+    call_in(db, &NORTHWIND, actor, c, body)
+}
+
+/// What the policy D1 holds decides for `subject` (as AuthZEN subjects are decided).
+fn decide(
+    db: &Connection,
+    org: &str,
+    subject: &str,
+    action: &str,
+    resource_type: &str,
+    id: Option<&str>,
+    env: Option<&str>,
+    now: i64,
+) -> (bool, String) {
+    let rows = load(db, org).unwrap();
+    let (_, authorizer) = service::authorizer_for(&rows).unwrap();
+    let request = portcullis::Request {
+        action: action.into(),
+        resource: portcullis::Resource {
+            resource_type: resource_type.into(),
+            id: id.map(str::to_owned),
+            env: env.map(str::to_owned),
+            ..Default::default()
+        },
+        context: Default::default(),
+    };
+    let d = authorizer.check_subject(subject, &request, now);
+    (d.allowed, d.reason.as_str().to_owned())
 }
 
 #[test]
@@ -454,7 +515,7 @@ fn routes_and_bodies() {
     assert_eq!(route("GET", "iam/users").unwrap_err().code(), "not_found");
     assert_eq!(
         service::read_add_user(br#"["Admin", "jane.doe@example.com"]"#).unwrap(),
-        ("jane.doe@example.com".into(), "Admin".into(), None)
+        ("jane.doe@example.com".into(), Some("Admin".into()), None)
     );
     for (body, code) in [
         (
@@ -465,7 +526,7 @@ fn routes_and_bodies() {
             br#"{"userId": "a", "accessLevel": "Read", "extra": 1}"#,
             "unknown_field",
         ),
-        (br#"{"userId": "a"}"#, "missing_field"),
+        (br#"{"accessLevel": "Read"}"#, "missing_field"),
         (br#"["Read"]"#, "missing_field"),
         (br#"[1, "a"]"#, "invalid_field"),
         (br#"["Read", "a", "b"]"#, "invalid_field"),
@@ -485,5 +546,502 @@ fn routes_and_bodies() {
     assert_eq!(
         service::read_add_user(big.as_bytes()).unwrap_err().status(),
         413
+    );
+}
+
+#[test]
+fn the_integration_platforms_developer_works_in_dev_only_and_a_workspace_key_in_one_environment() {
+    let mut db = database();
+    import(&mut db, "examples/integration-platform.json", "client-a");
+    let added = call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::AddUser,
+        r#"{"userId": "devon@example.com"}"#,
+    )
+    .unwrap();
+    assert_eq!(added.status, 201);
+    assert_eq!(added.body["accessLevel"], Value::Null);
+    let bound = call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::AddUserRole("devon@example.com".into()),
+        r#"{"role": "integration_developer", "env": "client-a-dev"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        bound.body["id"],
+        "devon@example.com:integration_developer@client-a-dev"
+    );
+    let edit = |db: &Connection, who: &str, env: &str| {
+        decide(
+            db,
+            "client-a",
+            who,
+            "workflow:edit",
+            "workflow",
+            Some("wf-1"),
+            Some(env),
+            NOW,
+        )
+    };
+    assert_eq!(
+        edit(&db, "devon@example.com", "client-a-dev"),
+        (true, "allowed".into())
+    );
+    assert!(
+        !edit(&db, "devon@example.com", "client-a-prod").0,
+        "dev only"
+    );
+    let roles = call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::UserRoles("devon@example.com".into()),
+        "",
+    )
+    .unwrap();
+    assert_eq!(roles.body["roles"].as_array().unwrap().len(), 1);
+    // The same rule twice is a conflict; an env role without an environment does not compile.
+    let again = call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::AddUserRole("devon@example.com".into()),
+        r#"{"role": "integration_developer", "env": "client-a-dev"}"#,
+    );
+    assert_eq!(again.unwrap_err().code(), "already_exists");
+    let nowhere = call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::AddUserRole("devon@example.com".into()),
+        r#"{"role": "tier1_support"}"#,
+    );
+    assert_eq!(
+        nowhere.unwrap_err().status(),
+        403,
+        "delegation of an env role needs its environment"
+    );
+    // Adam (administrator) may assign and remove the env roles, not owner.
+    let owner = call_in(
+        &mut db,
+        &CLIENT_A,
+        "adam",
+        &Call::AddUserRole("devon@example.com".into()),
+        r#"{"role": "owner"}"#,
+    );
+    assert_eq!(
+        owner.unwrap_err().body()["error"]["detail"],
+        "role_not_assignable"
+    );
+    call_in(
+        &mut db,
+        &CLIENT_A,
+        "adam",
+        &Call::RemoveUserRole(
+            "devon@example.com".into(),
+            "devon@example.com:integration_developer@client-a-dev".into(),
+        ),
+        "",
+    )
+    .unwrap();
+    assert!(!edit(&db, "devon@example.com", "client-a-dev").0);
+    // A workspace API key: a service bound to one environment.
+    call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::AddService,
+        r#"{"id": "ci-key", "client_id": "svc-ci-key"}"#,
+    )
+    .unwrap();
+    call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::AddServiceRole("ci-key".into()),
+        r#"{"role": "implementation_specialist", "env": "client-a-dev"}"#,
+    )
+    .unwrap();
+    let deploy = |db: &Connection, env: &str| {
+        decide(
+            db,
+            "client-a",
+            "ci-key",
+            "bundle:deploy",
+            "bundle",
+            None,
+            Some(env),
+            NOW,
+        )
+        .0
+    };
+    assert!(deploy(&db, "client-a-dev"));
+    assert!(!deploy(&db, "client-a-prod"));
+    let services = call_in(&mut db, &CLIENT_A, "olivia", &Call::ListServices, "").unwrap();
+    assert!(services.body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == "ci-key" && s["roles"].as_array().unwrap().len() == 1));
+    call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::RemoveService("ci-key".into()),
+        "",
+    )
+    .unwrap();
+    assert!(!deploy(&db, "client-a-dev"));
+}
+
+#[test]
+fn the_identity_services_groups_and_default_policy() {
+    let mut db = database();
+    import(&mut db, "examples/identity-service.json", "acme-id");
+    call_in(
+        &mut db,
+        &ACME_ID,
+        "ada",
+        &Call::AddUser,
+        r#"["auditor", "gus@example.com"]"#,
+    )
+    .unwrap();
+    call_in(
+        &mut db,
+        &ACME_ID,
+        "ada",
+        &Call::AddGroup,
+        r#"{"id": "mfa-desk", "description": "resets second factors"}"#,
+    )
+    .unwrap();
+    call_in(
+        &mut db,
+        &ACME_ID,
+        "ada",
+        &Call::AddGroupRole("mfa-desk".into()),
+        r#"{"role": "mfa_admin"}"#,
+    )
+    .unwrap();
+    let reset = |db: &Connection| {
+        decide(
+            db,
+            "acme-id",
+            "gus@example.com",
+            "mfa:update",
+            "mfa",
+            None,
+            None,
+            NOW,
+        )
+        .0
+    };
+    assert!(!reset(&db));
+    call_in(
+        &mut db,
+        &ACME_ID,
+        "ada",
+        &Call::AddGroupMember("mfa-desk".into(), "gus@example.com".into()),
+        "",
+    )
+    .unwrap();
+    assert!(reset(&db), "a member of the group holds its role");
+    let groups = call_in(&mut db, &ACME_ID, "ada", &Call::ListGroups, "").unwrap();
+    let desk = groups.body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == "mfa-desk")
+        .unwrap()
+        .clone();
+    assert_eq!(desk["members"], json!(["gus@example.com"]));
+    call_in(
+        &mut db,
+        &ACME_ID,
+        "ada",
+        &Call::RemoveGroupMember("mfa-desk".into(), "gus@example.com".into()),
+        "",
+    )
+    .unwrap();
+    assert!(!reset(&db));
+    // The default policy for everyone: sessions of their own, in every namespace.
+    let defaults = call_in(&mut db, &ACME_ID, "ada", &Call::ListDefaults, "").unwrap();
+    assert_eq!(
+        defaults.body["defaults"][0]["id"],
+        "namespace-default-account-policy"
+    );
+    // Nobody may assign self_service in this policy, so nobody may remove it from everyone.
+    let e = call_in(
+        &mut db,
+        &ACME_ID,
+        "ada",
+        &Call::RemoveDefault("namespace-default-account-policy".into()),
+        "",
+    )
+    .unwrap_err();
+    assert_eq!(e.body()["error"]["detail"], "role_not_assignable");
+    call_in(
+        &mut db,
+        &ACME_ID,
+        "ada",
+        &Call::AddDefault,
+        r#"{"id": "everyone-reads-users", "role": "users_auditor"}"#,
+    )
+    .unwrap();
+    assert!(
+        decide(
+            &db,
+            "acme-id",
+            "gus@example.com",
+            "users:list",
+            "users",
+            None,
+            None,
+            NOW
+        )
+        .0
+    );
+    assert_eq!(
+        load(&db, "acme-id").unwrap().org().unwrap().defaults.len(),
+        2
+    );
+    call_in(
+        &mut db,
+        &ACME_ID,
+        "ada",
+        &Call::RemoveDefault("everyone-reads-users".into()),
+        "",
+    )
+    .unwrap();
+    assert_eq!(
+        load(&db, "acme-id").unwrap().org().unwrap().defaults.len(),
+        1
+    );
+    // Ian (identity providers admin) may assign nothing of it.
+    let ian = call_in(
+        &mut db,
+        &ACME_ID,
+        "ian",
+        &Call::AddGroupRole("mfa-desk".into()),
+        r#"{"role": "superadmin"}"#,
+    );
+    assert_eq!(ian.unwrap_err().status(), 403);
+    call_in(
+        &mut db,
+        &ACME_ID,
+        "ada",
+        &Call::RemoveGroup("mfa-desk".into()),
+        "",
+    )
+    .unwrap();
+    assert!(!load(&db, "acme-id")
+        .unwrap()
+        .org()
+        .unwrap()
+        .bindings
+        .iter()
+        .any(|b| b.group.as_deref() == Some("mfa-desk")));
+}
+
+#[test]
+fn overrides_with_expiry_and_who_may_make_them() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    // The contractor: Write until the end of the contract.
+    call(
+        &mut db,
+        "jane",
+        &Call::AddUser,
+        r#"["None", "kai@example.com"]"#,
+    )
+    .unwrap();
+    call(
+        &mut db,
+        "jane",
+        &Call::AddUserRole("kai@example.com".into()),
+        r#"{"id": "kai-contract", "role": "Write", "not_after": "2026-12-31T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let edit = |db: &Connection, at: i64| {
+        decide(
+            db,
+            "northwind",
+            "kai@example.com",
+            "workflow:edit",
+            "workflow",
+            Some("wf-1"),
+            None,
+            at,
+        )
+        .0
+    };
+    assert!(edit(&db, NOW));
+    assert!(!edit(&db, 1_798_675_200), "not after the contract");
+    // Admin on one template, for a month.
+    let grant = r#"{"id": "kai-onboarding", "effect": "allow", "user": "kai@example.com", "permissions": ["template:*"],
+        "resource": {"type": "template", "id": "tmpl-onboarding"}, "not_after": "2027-01-31T00:00:00Z"}"#;
+    call(&mut db, "jane", &Call::AddOverride, grant).unwrap();
+    let publish = |db: &Connection, id: &str, at: i64| {
+        decide(
+            db,
+            "northwind",
+            "kai@example.com",
+            "template:publish",
+            "template",
+            Some(id),
+            None,
+            at,
+        )
+        .0
+    };
+    assert!(publish(&db, "tmpl-onboarding", NOW));
+    assert!(!publish(&db, "tmpl-other", NOW));
+    assert!(
+        !publish(&db, "tmpl-onboarding", 1_801_440_000),
+        "the override has expired"
+    );
+    // Jane may not grant what she does not hold, nor restrict Sue, nor everyone.
+    let settings = r#"{"id": "kai-settings", "effect": "allow", "user": "kai@example.com", "permissions": ["settings:manage"], "resource": {}}"#;
+    assert_eq!(
+        call(&mut db, "jane", &Call::AddOverride, settings)
+            .unwrap_err()
+            .code(),
+        "no_matching_grant"
+    );
+    let deny_sue = r#"{"id": "no-sue", "effect": "deny", "user": "sue", "permissions": ["*"], "resource": {}}"#;
+    assert_eq!(
+        call(&mut db, "jane", &Call::AddOverride, deny_sue)
+            .unwrap_err()
+            .code(),
+        "no_matching_grant"
+    );
+    let deny_all = r#"{"id": "no-deletes", "effect": "deny", "everyone": true, "permissions": ["template:delete"], "resource": {}}"#;
+    assert_eq!(
+        call(&mut db, "jane", &Call::AddOverride, deny_all)
+            .unwrap_err()
+            .code(),
+        "no_matching_grant"
+    );
+    assert!(
+        call(&mut db, "sue", &Call::AddOverride, deny_all).is_ok(),
+        "a SuperAdmin may"
+    );
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::RemoveOverride("no-deletes".into()),
+            ""
+        )
+        .unwrap_err()
+        .status(),
+        403
+    );
+    call(
+        &mut db,
+        "sue",
+        &Call::RemoveOverride("no-deletes".into()),
+        "",
+    )
+    .unwrap();
+    // Nobody locks themselves out of the API: not even a SuperAdmin.
+    let freeze = r#"{"id": "freeze", "effect": "deny", "everyone": true, "permissions": ["users:*"], "resource": {}}"#;
+    assert_eq!(
+        call(&mut db, "sue", &Call::AddOverride, freeze)
+            .unwrap_err()
+            .code(),
+        "would_lock_out"
+    );
+    assert_eq!(
+        call(
+            &mut db,
+            "sue",
+            &Call::ChangeUser("sue".into()),
+            r#"{"accessLevel": "Read"}"#
+        )
+        .unwrap_err()
+        .code(),
+        "would_lock_out"
+    );
+    call(
+        &mut db,
+        "jane",
+        &Call::RemoveOverride("kai-onboarding".into()),
+        "",
+    )
+    .unwrap();
+    assert!(!publish(&db, "tmpl-onboarding", NOW));
+    let unknown = r#"{"id": "x", "effect": "allow", "user": "kai@example.com", "permissions": ["template:read"], "resource": {}, "expires": 1}"#;
+    assert_eq!(
+        call(&mut db, "sue", &Call::AddOverride, unknown)
+            .unwrap_err()
+            .code(),
+        "unknown_field"
+    );
+}
+
+#[test]
+fn revocations_by_token_id_and_by_subject() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    call(
+        &mut db,
+        "jane",
+        &Call::Revoke,
+        r#"{"jti": "leaked-token-1"}"#,
+    )
+    .unwrap();
+    call(
+        &mut db,
+        "jane",
+        &Call::Revoke,
+        r#"{"sub": "alice", "before": "2026-11-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    call(
+        &mut db,
+        "jane",
+        &Call::Revoke,
+        r#"{"sub": "alice", "before": "2026-10-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let list = call(&mut db, "jane", &Call::ListRevocations, "").unwrap();
+    assert_eq!(list.body["tokenIds"], json!(["leaked-token-1"]));
+    assert_eq!(
+        list.body["subjects"],
+        json!([{ "sub": "alice", "before": "2026-11-01T00:00:00Z" }]),
+        "the later instant stays"
+    );
+    assert_eq!(
+        call(&mut db, "jane", &Call::Revoke, r#"{"sub": "sue"}"#)
+            .unwrap_err()
+            .code(),
+        "no_matching_grant"
+    );
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::Revoke,
+            r#"{"jti": "a", "sub": "b"}"#
+        )
+        .unwrap_err()
+        .code(),
+        "invalid_field"
+    );
+    assert_eq!(
+        call(&mut db, "jane", &Call::Revoke, r#"{}"#)
+            .unwrap_err()
+            .code(),
+        "missing_field"
+    );
+    assert_eq!(
+        call(&mut db, "bob", &Call::Revoke, r#"{"jti": "x"}"#)
+            .unwrap_err()
+            .code(),
+        "no_matching_grant"
     );
 }
