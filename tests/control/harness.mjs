@@ -75,6 +75,7 @@ export async function startControlPlane({ refreshSeconds = 1 } = {}) {
     routes: ["control.accesslevels.example/*"],
     d1Databases: { DB: databaseId },
     wrappedBindings: { BUNDLES: "faulty-kv" },
+    queueConsumers: { "portcullis-activity": { maxBatchSize: 100, maxBatchTimeout: 1 } },
     kvNamespaces: { BUNDLES_DIRECT: "bundles" },
     bindings: {
       BUNDLE_SIGNING_KEY: readFileSync(path.join(keys, "bundle-signing.private.jwk"), "utf8"),
@@ -103,6 +104,7 @@ export async function startControlPlane({ refreshSeconds = 1 } = {}) {
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate,
     kvNamespaces: { BUNDLES: "bundles" },
+    queueProducers: { ACTIVITY: "portcullis-activity" },
     routes: ["api.accesslevels.example/*"],
     bindings: {
       ORIGIN: origin.url,

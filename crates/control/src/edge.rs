@@ -13,10 +13,11 @@ use portcullis::model::PolicyData;
 use portcullis::BundleSigner;
 use serde_json::{json, Value};
 use worker::{
-    event, Context, D1Database, D1PreparedStatement, Date, Delay, Env, Headers, Method, Request,
-    Response, ScheduleContext, ScheduledEvent,
+    event, Context, D1Database, D1PreparedStatement, Date, Delay, Env, Headers, MessageBatch,
+    Method, Request, Response, ScheduleContext, ScheduledEvent,
 };
 
+use crate::activity;
 use crate::error::ControlError;
 use crate::keys::signer_from_jwk;
 use crate::service::{self, Call, Change, Permissions};
@@ -395,11 +396,13 @@ async fn serve(mut req: Request, env: &Env) -> Result<Answered, ControlError> {
         let outcome = service::handle(&routed.call, &cx, &body)?;
         let Some(change) = outcome.change else {
             let mut body = outcome.body;
-            if let Call::UserAudit(user) = &routed.call {
-                let entries = audit_trail(&db, &org, user).await?;
-                if let Some(map) = body.as_object_mut() {
-                    map.insert("entries".into(), entries);
-                }
+            if let (Call::UserAudit(user), Some(map)) = (&routed.call, body.as_object_mut()) {
+                map.insert("entries".into(), audit_trail(&db, &org, user).await?);
+            }
+            if let (Call::GetUser(user), Some(map)) = (&routed.call, body.as_object_mut()) {
+                let (last_active, activity) = member_activity(&db, &org, user).await?;
+                map.insert("lastActive".into(), last_active);
+                map.insert("activity".into(), activity);
             }
             return Ok(Answered {
                 status: outcome.status,
@@ -469,6 +472,25 @@ async fn import(
     Err(ControlError::Conflict)
 }
 
+/// A member's activity: `lastActive` and `activity` of the user details.
+async fn member_activity(
+    db: &D1Database,
+    org: &str,
+    sub: &str,
+) -> Result<(Value, Value), ControlError> {
+    let statements: Vec<D1PreparedStatement> = activity::QUERIES
+        .iter()
+        .map(|q| bind(db, &Statement::new(q, vec![org.into(), sub.into()])))
+        .collect::<Result<_, _>>()?;
+    let results = db.batch(statements).await.map_err(storage)?;
+    let rows: Vec<Vec<Value>> = results
+        .iter()
+        .map(|r| r.results::<Value>())
+        .collect::<Result<_, _>>()
+        .map_err(storage)?;
+    Ok(activity::view(&rows))
+}
+
 /// The last changes made to `user`, newest first.
 async fn audit_trail(db: &D1Database, org: &str, user: &str) -> Result<Value, ControlError> {
     let rows = bind(
@@ -510,4 +532,35 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     if let Err(e) = republish_all(&env).await {
         worker::console_error!("republish failed: {e}");
     }
+}
+
+/// Folds a batch of the gateway's decision events into D1. Malformed events are dropped; when
+/// D1 fails, the whole batch is retried.
+#[event(queue)]
+async fn activity_batch(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> worker::Result<()> {
+    let events: Vec<activity::Event> = batch
+        .raw_iter()
+        .filter_map(|m| m.body().as_string())
+        .filter_map(|text| activity::parse_event(&text))
+        .collect();
+    let outcome = async {
+        let db = database(&env)?;
+        let statements: Vec<D1PreparedStatement> = activity::record(&events)
+            .iter()
+            .map(|s| bind(&db, s))
+            .collect::<Result<_, _>>()?;
+        if !statements.is_empty() {
+            db.batch(statements).await.map_err(storage)?;
+        }
+        Ok::<(), ControlError>(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => batch.ack_all(),
+        Err(e) => {
+            worker::console_error!("activity batch not recorded, retried: {e}");
+            batch.retry_all();
+        }
+    }
+    Ok(())
 }

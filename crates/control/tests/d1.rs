@@ -18,7 +18,10 @@ use portcullis_control::store::{self, OrgRows, SqlValue, Statement};
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-const MIGRATION: &str = include_str!("../migrations/0001_initial.sql");
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_activity.sql"),
+];
 const NOW: i64 = 1_796_000_000;
 
 fn root() -> std::path::PathBuf {
@@ -27,7 +30,9 @@ fn root() -> std::path::PathBuf {
 
 fn database() -> Connection {
     let db = Connection::open_in_memory().unwrap();
-    db.execute_batch(MIGRATION).unwrap();
+    for m in MIGRATIONS {
+        db.execute_batch(m).unwrap();
+    }
     db
 }
 
@@ -63,6 +68,26 @@ fn query(db: &Connection, sql: &str, org: &str) -> Vec<Value> {
                     rusqlite::types::ValueRef::Real(f) => json!(f),
                     rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
                     rusqlite::types::ValueRef::Blob(_) => Value::Null,
+                };
+                m.insert(n.clone(), v);
+            }
+            Ok(Value::Object(m))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn query2(db: &Connection, sql: &str, org: &str, sub: &str) -> Vec<Value> {
+    let mut stmt = db.prepare(sql).unwrap();
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let rows = stmt
+        .query_map([org, sub], |row| {
+            let mut m = Map::new();
+            for (i, n) in names.iter().enumerate() {
+                let v = match row.get_ref(i)? {
+                    rusqlite::types::ValueRef::Integer(n) => json!(n),
+                    rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                    _ => Value::Null,
                 };
                 m.insert(n.clone(), v);
             }
@@ -1043,5 +1068,69 @@ fn revocations_by_token_id_and_by_subject() {
             .unwrap_err()
             .code(),
         "no_matching_grant"
+    );
+}
+
+#[test]
+fn activity_folds_events_into_last_active_distinct_tokens_and_the_newest_operations() {
+    use portcullis_control::activity;
+    let mut db = database();
+    let event = |t: i64, token: &str, action: &str, reason: &str| {
+        format!(
+            r#"{{"org":"northwind","sub":"bob","action":"{action}","resource":"workflow/wf-{t}","env":"nw-staging","reason":"{reason}","time":{t},"token":"{token}"}}"#
+        )
+    };
+    let mut events = Vec::new();
+    for t in 0..30 {
+        let token = if t < 10 { "aaaa" } else { "bbbb" };
+        events.push(
+            activity::parse_event(&event(NOW + t, token, "workflow:read", "allowed")).unwrap(),
+        );
+    }
+    events.push(
+        activity::parse_event(&event(NOW + 5, "cccc", "workflow:edit", "explicit_deny")).unwrap(),
+    );
+    // Malformed events are dropped.
+    assert!(activity::parse_event("{").is_none());
+    assert!(activity::parse_event(&event(NOW, "", "workflow:read", "allowed")).is_none());
+    assert!(activity::parse_event(&event(NOW, "x\\u0000", "workflow:read", "allowed")).is_none());
+    let (first, second) = events.split_at(12);
+    batch(&mut db, &activity::record(first)).unwrap();
+    batch(&mut db, &activity::record(second)).unwrap();
+    let results: Vec<Vec<Value>> = activity::QUERIES
+        .iter()
+        .map(|q| query2(&db, q, "northwind", "bob"))
+        .collect();
+    let (last_active, view) = activity::view(&results);
+    assert_eq!(
+        last_active,
+        json!(portcullis::time::format_rfc3339(NOW + 29))
+    );
+    assert_eq!(view["loginCount"], 3);
+    assert_eq!(
+        view["lastLogin"],
+        json!(portcullis::time::format_rfc3339(NOW + 10)),
+        "the newest token's first use"
+    );
+    let ops = view["lastOperations"].as_array().unwrap();
+    assert_eq!(ops.len(), activity::SHOWN_OPERATIONS);
+    assert_eq!(ops[0]["resource"], format!("workflow/wf-{}", NOW + 29));
+    let kept = query(
+        &db,
+        "SELECT count(*) AS n FROM activity_operations WHERE org = ?1",
+        "northwind",
+    );
+    assert_eq!(kept[0]["n"], activity::KEPT_OPERATIONS);
+    // A member nobody has seen.
+    let none: Vec<Vec<Value>> = activity::QUERIES
+        .iter()
+        .map(|q| query2(&db, q, "northwind", "nina"))
+        .collect();
+    assert_eq!(
+        activity::view(&none),
+        (
+            Value::Null,
+            json!({ "lastLogin": null, "loginCount": 0, "lastOperations": [] })
+        )
     );
 }

@@ -11,6 +11,8 @@ initSync({ module: wasmModule });
 /** Separates the header names handed to the wasm side (no header name holds a NUL). */
 const SEP = "\0";
 let edge;
+/** The control plane's activity Queue, when one is bound (`ACTIVITY`). */
+let activityQueue;
 let origin = "";
 let timeoutMs = 30000;
 
@@ -28,6 +30,9 @@ function gatewayFor(env) {
       const value = setting(env[name]);
       if (value !== undefined) settings[name] = value;
     }
+    // A Queue binding is not a setting: its presence switches the activity events on.
+    activityQueue = env.ACTIVITY;
+    settings.ACTIVITY = activityQueue ? "on" : "off";
     edge = new Edge(JSON.stringify(settings));
     origin = edge.origin;
     timeoutMs = edge.originTimeoutMs;
@@ -44,9 +49,19 @@ function logLater(ctx, line) {
   ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, 0)).then(() => console.log(line)));
 }
 
+/**
+ * Sends a decision's activity event to the control plane's Queue off the request's path; a
+ * failed send is dropped (activity is informational, the decision stands).
+ */
+function sendLater(ctx, event) {
+  if (!event || !activityQueue) return;
+  ctx.waitUntil(activityQueue.send(event).catch(() => {}));
+}
+
 /** A `respond` outcome as a response: its status, JSON body and headers; its log line after. */
 function answer(outcome, ctx) {
   logLater(ctx, outcome.log);
+  sendLater(ctx, outcome.event);
   const headers = new Headers({ "content-type": "application/json", "cache-control": "no-store" });
   for (const [name, value] of outcome.headers) headers.set(name, value);
   return new Response(outcome.body, { status: outcome.status, headers });
@@ -59,7 +74,8 @@ function answer(outcome, ctx) {
  * JavaScript, which costs several times as much.)
  */
 async function forward(gateway, request, outcome, ctx) {
-  const { decision_id: decisionId, log: line, method, target } = outcome;
+  const { decision_id: decisionId, log: line, method, target, event } = outcome;
+  sendLater(ctx, event);
   const headers = new Headers(request.headers);
   for (const name of outcome.drop) headers.delete(name);
   for (const [name, value] of outcome.set) headers.set(name, value);

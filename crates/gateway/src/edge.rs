@@ -49,6 +49,7 @@ struct Settings {
     forwarded_headers: Option<String>,
     authzen: Option<String>,
     authzen_reasons: Option<String>,
+    activity: Option<String>,
 }
 
 /// The origin's settings, or why the gateway cannot forward.
@@ -64,6 +65,9 @@ pub struct Edge {
     gateway: Result<Gateway, String>,
     origin: Origin,
     log_forwarded: bool,
+    /// Whether outcomes carry an activity event (the entry sets `ACTIVITY` when a Queue is
+    /// bound).
+    activity: bool,
     authzen: AuthzenSettings,
     ids: IdSource,
 }
@@ -258,6 +262,9 @@ enum Outcome<'a> {
         log: &'a str,
         body: &'a str,
         headers: &'a [(String, String)],
+        /// The activity event to send to the Queue, when one is bound and a token was verified.
+        #[serde(skip_serializing_if = "str::is_empty")]
+        event: &'a str,
     },
     /// Send `method` and `target` to the origin with the client's headers less `drop`, plus
     /// `set`; write `log` afterwards (empty when forwarded requests are not logged).
@@ -268,6 +275,9 @@ enum Outcome<'a> {
         target: &'a str,
         drop: &'a [String],
         set: &'a [(String, String)],
+        /// The activity event, as for `Respond`.
+        #[serde(skip_serializing_if = "str::is_empty")]
+        event: &'a str,
     },
     /// Read the bundle under the KV `key` and call [`Edge::decide_with_bundle`] with the same
     /// request.
@@ -291,6 +301,7 @@ fn respond(
     log: &str,
     body: &Value,
     headers: &[(String, String)],
+    event: &str,
 ) -> String {
     Outcome::Respond {
         decision_id,
@@ -298,6 +309,7 @@ fn respond(
         log,
         body: &body.to_string(),
         headers,
+        event,
     }
     .encode()
 }
@@ -305,7 +317,7 @@ fn respond(
 /// An answer of the gateway itself when a plan cannot be carried out.
 fn failure(decision_id: &str, status: u16, error: &str, reason: &str, log: Value) -> String {
     let body = json!({ "error": error, "reason": reason, "decision_id": decision_id });
-    respond(decision_id, status, &log.to_string(), &body, &[])
+    respond(decision_id, status, &log.to_string(), &body, &[], "")
 }
 
 fn misconfigured(decision_id: &str, message: &str) -> String {
@@ -362,6 +374,7 @@ impl Edge {
                 .decision_log
                 .as_deref()
                 .is_none_or(|l| !l.trim().eq_ignore_ascii_case("denied")),
+            activity: switched_on(settings.activity.as_deref()),
             authzen: AuthzenSettings {
                 enabled: switched_on(settings.authzen.as_deref()),
                 reasons: switched_on(settings.authzen_reasons.as_deref()),
@@ -592,6 +605,15 @@ impl Edge {
         }
     }
 
+    /// The decision's activity event, or nothing when no Queue is bound.
+    fn event(&self, log: &crate::logic::LogLine) -> String {
+        if self.activity {
+            log.event().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+
     fn encode(&self, plan: Plan, decision_id: &str) -> String {
         match plan {
             Plan::Respond {
@@ -599,7 +621,17 @@ impl Edge {
                 body,
                 headers,
                 log,
-            } => respond(decision_id, status, &log_text(&log), &body, &headers),
+            } => {
+                let event = self.event(&log);
+                respond(
+                    decision_id,
+                    status,
+                    &log_text(&log),
+                    &body,
+                    &headers,
+                    &event,
+                )
+            }
             Plan::Forward {
                 method,
                 target,
@@ -622,6 +654,7 @@ impl Edge {
                     target: &target,
                     drop: &drop,
                     set: &identity,
+                    event: &self.event(&log),
                 }
                 .encode()
             }

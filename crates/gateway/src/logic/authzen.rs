@@ -195,6 +195,7 @@ impl Gateway {
             return refusal(401, "invalid_token", BAD_CREDENTIAL, call, log);
         }
         log.sub = Some(verified.sub().to_owned());
+        log.token = Some(crate::logic::token_digest(&verified));
         if !authzen::pep_may_call(&authorizer, &verified, endpoint, now) {
             return refusal(
                 403,
