@@ -58,7 +58,7 @@ export default function (env) { return new FaultyKv(env); }
  * Starts the control plane (D1 migrated from the migration files, a fresh database each time)
  * and the gateway reading the same KV namespace every `refreshSeconds`.
  */
-export async function startControlPlane({ refreshSeconds = 1 } = {}) {
+export async function startControlPlane({ refreshSeconds = 1, faultyKv = true } = {}) {
   const origin = await startOrigin();
   const persist = mkdtempSync(path.join(tmpdir(), "portcullis-control-"));
   execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist, "-c", wranglerToml],
@@ -74,16 +74,17 @@ export async function startControlPlane({ refreshSeconds = 1 } = {}) {
     compatibilityDate,
     routes: ["control.accesslevels.example/*"],
     d1Databases: { DB: databaseId },
-    wrappedBindings: { BUNDLES: "faulty-kv" },
+    ...(faultyKv
+      ? { wrappedBindings: { BUNDLES: "faulty-kv" }, kvNamespaces: { BUNDLES_DIRECT: "bundles" } }
+      : { kvNamespaces: { BUNDLES: "bundles", BUNDLES_DIRECT: "bundles" } }),
     queueConsumers: { "portcullis-activity": { maxBatchSize: 100, maxBatchTimeout: 1 } },
-    kvNamespaces: { BUNDLES_DIRECT: "bundles" },
     bindings: {
       BUNDLE_SIGNING_KEY: readFileSync(path.join(keys, "bundle-signing.private.jwk"), "utf8"),
       OPERATOR_SECRET,
       BUNDLE_TTL_SECONDS: "3600",
     },
   };
-  const faultyKv = {
+  const faultyKvWorker = {
     name: "faulty-kv",
     modules: true,
     script: faultyKvScript,
@@ -118,7 +119,7 @@ export async function startControlPlane({ refreshSeconds = 1 } = {}) {
       stdout.on("data", (c) => logs.push(c.toString()));
       stderr.on("data", (c) => logs.push(c.toString()));
     },
-    workers: [control, faultyKv, gateway],
+    workers: faultyKv ? [control, faultyKvWorker, gateway] : [control, gateway],
   });
   await mf.ready;
   const db = await mf.getD1Database("DB", "control");
@@ -137,9 +138,9 @@ export async function startControlPlane({ refreshSeconds = 1 } = {}) {
       try { parsed = JSON.parse(text); } catch { /* not JSON */ }
       return { status: res.status, headers: res.headers, body: parsed };
     },
-    /** Imports a policy file's organization with the operator secret. */
+    /** Imports a policy file's organization (or a policy source object) with the operator secret. */
     async importPolicy(org, file, edit) {
-      const source = JSON.parse(readFileSync(path.join(root, file), "utf8"));
+      const source = typeof file === "string" ? JSON.parse(readFileSync(path.join(root, file), "utf8")) : file;
       if (edit) edit(source);
       const res = await api(`/orgs/${org}/iam/import`, {
         method: "PUT", headers: { authorization: `Bearer ${OPERATOR_SECRET}` }, body: JSON.stringify(source),
@@ -147,6 +148,12 @@ export async function startControlPlane({ refreshSeconds = 1 } = {}) {
       const body = await res.json();
       if (res.status !== 200) throw new Error(`import of ${org} failed: ${res.status} ${JSON.stringify(body)}`);
       return body;
+    },
+    /** The version of the bundle KV holds for `org` (0 when none), read from its header. */
+    async kvVersion(org) {
+      const bytes = await kv.get(`bundle:${org}`, "arrayBuffer");
+      if (!bytes) return 0;
+      return Number(new DataView(bytes).getBigUint64(8, true));
     },
     /** The header and counts of the bundle KV holds for `org` (the CLI's `bundle inspect`). */
     async bundle(org) {
