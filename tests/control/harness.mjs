@@ -121,12 +121,13 @@ export async function startControlPlane({ refreshSeconds = 1, faultyKv = true } 
     },
     workers: faultyKv ? [control, faultyKvWorker, gateway] : [control, gateway],
   });
-  await mf.ready;
+  // The entry socket: requests for no route's host reach the first Worker, the control plane.
+  const url = (await mf.ready).href.replace(/\/$/, "");
   const db = await mf.getD1Database("DB", "control");
   const kv = await mf.getKVNamespace("BUNDLES_DIRECT", "control");
   const api = (p, init = {}) => mf.dispatchFetch(`http://control.accesslevels.example${p}`, init);
   return {
-    mf, db, kv, faults, logs, origin,
+    mf, db, kv, faults, logs, origin, url,
     /** A call of the management API; resolves to { status, headers, body }. */
     async call(method, p, { token, body, raw, headers = {} } = {}) {
       const h = { ...headers };

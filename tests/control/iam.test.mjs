@@ -2,8 +2,16 @@
 // shapes, the delegation matrix, other organizations, expired and revoked admin tokens, bad
 // input of every kind (D1 unchanged), and 50 concurrent writes to one organization.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { mint, startControlPlane } from "./harness.mjs";
+import { OPERATOR_SECRET, mint, root, startControlPlane } from "./harness.mjs";
+
+const cli = path.join(root, "target/debug/portcullis");
+const run = promisify(execFile);
 
 let cp;
 before(async () => {
@@ -267,5 +275,35 @@ describe("concurrency", () => {
     assert.equal((await cp.bundle("northwind")).header.version, version);
     const [org] = await cp.rows("SELECT version, published FROM orgs WHERE id = 'northwind'");
     assert.deepEqual(org, { version, published: version });
+  });
+});
+
+describe("portcullis admin: a git-based workflow", () => {
+  test("export the organization to a file, edit it, import it back; the bundle follows", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "portcullis-admin-"));
+    const file = path.join(dir, "northwind.json");
+    writeFileSync(path.join(dir, "sue.jwt"), await sue());
+    await run(cli, ["admin", "export", "--url", cp.url, "--org", "northwind", "--token", `@${path.join(dir, "sue.jwt")}`, "--out", file]);
+    const exported = JSON.parse(readFileSync(file, "utf8"));
+    assert.equal(exported.orgs.length, 1);
+    assert.ok(exported.orgs[0].users.some((u) => u.id === "bob"));
+    // The export is a policy file the CLI reads.
+    await run(cli, ["policy", "check", file]);
+    exported.orgs[0].users.push({ id: "from-git@example.com" });
+    exported.orgs[0].bindings.push({ role: "Read", user: "from-git@example.com" });
+    writeFileSync(file, JSON.stringify(exported));
+    const before = await cp.bundle("northwind");
+    const { stdout } = await run(cli, ["--json", "admin", "import", file, "--url", cp.url, "--org", "northwind"],
+      { env: { ...process.env, PORTCULLIS_OPERATOR_SECRET: OPERATOR_SECRET } });
+    const answer = JSON.parse(stdout);
+    assert.equal(answer.version, before.header.version + 1);
+    const after = await cp.bundle("northwind");
+    assert.equal(after.header.version, answer.version);
+    assert.equal(after.members, before.members + 1);
+    // A wrong secret is refused, and says why.
+    const refused = await run(cli, ["admin", "import", file, "--url", cp.url, "--org", "northwind"],
+      { env: { ...process.env, PORTCULLIS_OPERATOR_SECRET: "wrong" } }).catch((e) => e);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /401 invalid_token/);
   });
 });

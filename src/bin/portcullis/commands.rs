@@ -20,7 +20,7 @@ fn token_error_json(e: &portcullis::TokenError) -> serde_json::Value {
     serde_json::json!({ "code": e.code(), "detail": e.detail(), "message": e.to_string() })
 }
 
-type Outcome = Result<u8, CliError>;
+pub(crate) type Outcome = Result<u8, CliError>;
 
 /// Text or JSON output.
 pub struct Output {
@@ -28,7 +28,7 @@ pub struct Output {
 }
 
 impl Output {
-    fn emit<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
+    pub(crate) fn emit<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
         if self.json {
             println!(
                 "{}",
@@ -364,7 +364,7 @@ pub struct Source {
 /// The token of `--token`: the argument exactly as given, or with `@path` the file's text
 /// less one line ending at its end (`\n` or `\r\n`, as editors and `>` leave them). Nothing
 /// else is trimmed: the library reads the same bytes the CLI was given.
-fn token_text(arg: &str) -> Result<String, CliError> {
+pub(crate) fn token_text(arg: &str) -> Result<String, CliError> {
     match arg.strip_prefix('@') {
         Some(path) => {
             let text = String::from_utf8(read_file(Path::new(path))?).map_err(|_| {

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 allowed / success, 1 denied / a policy test failed, 2 error.
 
+mod admin;
 mod commands;
 mod files;
 mod keyfile;
@@ -46,6 +47,9 @@ enum Command {
     /// Compile policies and run policy tests.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Import and export an organization through the control plane's management API.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Serve the AuthZEN Authorization API over HTTP from a directory of bundles.
     #[cfg(feature = "serve")]
     Serve(ServeArgs),
@@ -293,6 +297,40 @@ struct UserChange {
 }
 
 #[derive(Subcommand)]
+enum AdminCommand {
+    /// Replace an organization in the control plane with the one of a policy file, as the
+    /// operator; the control plane publishes its bundle.
+    Import {
+        /// The policy file.
+        policy: PathBuf,
+        /// The control plane's base URL (https; http only on 127.0.0.1 or localhost).
+        #[arg(long)]
+        url: String,
+        /// The organization to import from the file.
+        #[arg(long)]
+        org: String,
+        /// The environment variable holding the operator secret.
+        #[arg(long, default_value = "PORTCULLIS_OPERATOR_SECRET")]
+        secret_env: String,
+    },
+    /// Write an organization's policy source, as the control plane holds it, to a file.
+    Export {
+        /// The control plane's base URL.
+        #[arg(long)]
+        url: String,
+        /// The organization.
+        #[arg(long)]
+        org: String,
+        /// An OrgAuth token of the organization (compact JWS, or `@file`).
+        #[arg(long)]
+        token: String,
+        /// Where to write the policy; standard output when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum PolicyCommand {
     /// Compile a policy source and report every error.
     Check {
@@ -363,6 +401,18 @@ fn main() -> ExitCode {
         Command::Users(UsersCommand::Remove(c)) => commands::users_change(&out, &change(c), false),
         Command::Policy(PolicyCommand::Check { policy }) => commands::policy_check(&out, &policy),
         Command::Policy(PolicyCommand::Test { files }) => commands::policy_test(&out, &files),
+        Command::Admin(AdminCommand::Import {
+            policy,
+            url,
+            org,
+            secret_env,
+        }) => admin::import(&out, &url, &org, &policy, &secret_env),
+        Command::Admin(AdminCommand::Export {
+            url,
+            org,
+            token,
+            out: path,
+        }) => admin::export(&out, &url, &org, &token, path.as_deref()),
         #[cfg(feature = "serve")]
         Command::Serve(a) => keyfile::read_trusted(&a.trust).and_then(|keys| {
             serve::run(serve::ServeOptions {
