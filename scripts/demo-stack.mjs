@@ -58,6 +58,8 @@ const mf = new Miniflare({
         BUNDLE_SIGNING_KEY: read("examples/keys/bundle-signing.private.jwk"),
         OPERATOR_SECRET: operatorSecret,
         BUNDLE_TTL_SECONDS: setting(controlToml, "BUNDLE_TTL_SECONDS"),
+        // The admin page, served by scripts/serve-www.mjs on 127.0.0.1:8790.
+        ADMIN_ORIGINS: "http://127.0.0.1:8790",
       },
     },
   ],

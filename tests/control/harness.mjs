@@ -58,7 +58,7 @@ export default function (env) { return new FaultyKv(env); }
  * Starts the control plane (D1 migrated from the migration files, a fresh database each time)
  * and the gateway reading the same KV namespace every `refreshSeconds`.
  */
-export async function startControlPlane({ refreshSeconds = 1, faultyKv = true } = {}) {
+export async function startControlPlane({ refreshSeconds = 1, faultyKv = true, settings = {} } = {}) {
   const origin = await startOrigin();
   const persist = mkdtempSync(path.join(tmpdir(), "portcullis-control-"));
   execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist, "-c", wranglerToml],
@@ -82,6 +82,7 @@ export async function startControlPlane({ refreshSeconds = 1, faultyKv = true } 
       BUNDLE_SIGNING_KEY: readFileSync(path.join(keys, "bundle-signing.private.jwk"), "utf8"),
       OPERATOR_SECRET,
       BUNDLE_TTL_SECONDS: "3600",
+      ...settings,
     },
   };
   const faultyKvWorker = {

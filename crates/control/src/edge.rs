@@ -333,6 +333,8 @@ struct Answered {
     version: Option<u64>,
     /// Whether the committed version reached KV (the cron trigger publishes it otherwise).
     published: bool,
+    /// A binary answer (the bundle) instead of JSON.
+    bytes: Option<Vec<u8>>,
 }
 
 /// Publishes after a commit; a failure is logged and left to the cron trigger: the change is
@@ -408,6 +410,15 @@ async fn serve(mut req: Request, env: &Env) -> Result<Answered, ControlError> {
         let outcome = service::handle(&routed.call, &cx, &body)?;
         let Some(change) = outcome.change else {
             let mut body = outcome.body;
+            if routed.call == Call::Bundle {
+                return Ok(Answered {
+                    status: 200,
+                    body: Value::Null,
+                    version: None,
+                    published: true,
+                    bytes: Some(bundle_bytes(env, &org).await?),
+                });
+            }
             if let (Call::UserAudit(user), Some(map)) = (&routed.call, body.as_object_mut()) {
                 map.insert("entries".into(), audit_trail(&db, &org, user).await?);
             }
@@ -421,6 +432,7 @@ async fn serve(mut req: Request, env: &Env) -> Result<Answered, ControlError> {
                 body,
                 version: None,
                 published: true,
+                bytes: None,
             });
         };
         let version = rows.version + 1;
@@ -431,6 +443,7 @@ async fn serve(mut req: Request, env: &Env) -> Result<Answered, ControlError> {
                 body: outcome.body,
                 version: Some(version),
                 published,
+                bytes: None,
             });
         }
         back_off(attempt).await;
@@ -477,6 +490,7 @@ async fn import(
                 body: json!({ "message": "Policy imported", "org": org, "version": version }),
                 version: Some(version),
                 published,
+                bytes: None,
             });
         }
         back_off(attempt).await;
@@ -519,6 +533,21 @@ async fn audit_trail(db: &D1Database, org: &str, user: &str) -> Result<Value, Co
     ))
 }
 
+/// The signed bundle KV holds for `org`.
+async fn bundle_bytes(env: &Env, org: &str) -> Result<Vec<u8>, ControlError> {
+    let kv = env
+        .kv("BUNDLES")
+        .map_err(|_| ControlError::Misconfigured("no BUNDLES KV binding".into()))?;
+    kv.get(&format!("bundle:{org}"))
+        .bytes()
+        .await
+        .map_err(storage)?
+        .ok_or_else(|| ControlError::NotFound {
+            code: "no_bundle",
+            message: format!("no bundle of `{org}` is published yet"),
+        })
+}
+
 /// The version of the bundle KV holds for `org`, 0 when none (or unreadable).
 async fn kv_version(env: &Env, org: &str) -> u64 {
     let Ok(kv) = env.kv("BUNDLES") else {
@@ -530,13 +559,64 @@ async fn kv_version(env: &Env, org: &str) -> u64 {
     }
 }
 
+/// The request's `Origin` when `ADMIN_ORIGINS` (a comma-separated list) names it: a browser
+/// page there (the admin page) may call the API.
+fn allowed_origin(req: &Request, env: &Env) -> Option<String> {
+    let origin = req.headers().get("origin").ok()??;
+    let allowed = env.var("ADMIN_ORIGINS").ok()?.to_string();
+    allowed
+        .split(',')
+        .map(str::trim)
+        .any(|a| !a.is_empty() && a == origin)
+        .then_some(origin)
+}
+
+fn with_cors(response: Response, origin: Option<&str>) -> worker::Result<Response> {
+    if let Some(o) = origin {
+        let h = response.headers();
+        h.set("access-control-allow-origin", o)?;
+        h.set("vary", "origin")?;
+        h.set(
+            "access-control-expose-headers",
+            "x-portcullis-bundle-version, x-portcullis-publish",
+        )?;
+    }
+    Ok(response)
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
-    match serve(req, &env).await {
-        Ok(a) => answer(a.status, &a.body, a.version, a.published),
-        Err(e) => refuse(&e),
+    let origin = allowed_origin(&req, &env);
+    if req.method() == Method::Options {
+        let r = Response::empty()?.with_status(204);
+        if origin.is_some() {
+            let h = r.headers();
+            h.set(
+                "access-control-allow-methods",
+                "GET, POST, PUT, PATCH, DELETE",
+            )?;
+            h.set(
+                "access-control-allow-headers",
+                "authorization, content-type",
+            )?;
+            h.set("access-control-max-age", "600")?;
+        }
+        return with_cors(r, origin.as_deref());
     }
+    let response = match serve(req, &env).await {
+        Ok(Answered {
+            bytes: Some(bytes), ..
+        }) => {
+            let headers = Headers::new();
+            headers.set("content-type", "application/octet-stream")?;
+            headers.set("cache-control", "no-store")?;
+            Response::from_bytes(bytes)?.with_headers(headers)
+        }
+        Ok(a) => answer(a.status, &a.body, a.version, a.published)?,
+        Err(e) => refuse(&e)?,
+    };
+    with_cors(response, origin.as_deref())
 }
 
 #[event(scheduled)]

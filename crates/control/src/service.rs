@@ -106,6 +106,10 @@ pub enum Call {
     ListRevocations,
     /// `POST /iam/revocations`: a token id, or a subject's tokens issued before an instant.
     Revoke,
+    /// `GET /iam/roles`: the organization's roles (any member).
+    ListRoles,
+    /// `GET /iam/bundle`: the signed bundle KV holds, for UI gating in the browser (any member).
+    Bundle,
     /// `GET /iam/export`: the organization's policy source.
     Export,
     /// `PUT /iam/import`: replace the organization's policy (operator only).
@@ -184,6 +188,8 @@ pub fn route(method: &str, path: &str) -> Result<Routed, ControlError> {
         }
         ("GET", ["iam", "revocations"]) => Call::ListRevocations,
         ("POST", ["iam", "revocations"]) => Call::Revoke,
+        ("GET", ["iam", "roles"]) => Call::ListRoles,
+        ("GET", ["iam", "bundle"]) => Call::Bundle,
         ("GET", ["iam", "export"]) => Call::Export,
         ("PUT", ["iam", "import"]) => Call::Import,
         ("GET", ["me"]) => Call::Me,
@@ -195,7 +201,7 @@ pub fn route(method: &str, path: &str) -> Result<Routed, ControlError> {
             | ["iam", "users" | "groups" | "services", _, "roles", _]
             | ["iam", "users", _, "audit"]
             | ["iam", "groups", _, "members", _]
-            | ["iam", "export" | "import"]
+            | ["iam", "export" | "import" | "roles" | "bundle"]
             | ["me"],
         ) => return Err(ControlError::MethodNotAllowed),
         _ => return Err(not_found()),
@@ -637,6 +643,34 @@ fn answer(call: &Call, cx: &Context<'_>, body: &[u8]) -> Result<Outcome, Control
                 Err(ControlError::Denied(Box::new(d), why))
             }
         },
+        Call::ListRoles | Call::Bundle => {
+            // What every member may see: their organization's policy is in the bundle their
+            // browser gates its UI with.
+            member(cx, org_id)?;
+            if *call == Call::Bundle {
+                return Ok(ok(200, json!({})));
+            }
+            let roles: Vec<Value> = cx
+                .rows
+                .source
+                .roles
+                .iter()
+                .chain(org.roles.iter())
+                .map(|r| {
+                    json!({
+                        "id": r.id,
+                        "scope": match r.scope {
+                            portcullis::source::ScopeSource::Org => "org",
+                            portcullis::source::ScopeSource::Env => "env",
+                        },
+                        "description": r.description,
+                        "permissions": r.permissions,
+                        "canAssign": r.can_assign,
+                    })
+                })
+                .collect();
+            Ok(ok(200, json!({ "roles": roles })))
+        }
         Call::UserAudit(user) => {
             require(
                 cx.authorizer,
@@ -654,6 +688,21 @@ fn answer(call: &Call, cx: &Context<'_>, body: &[u8]) -> Result<Outcome, Control
         )),
         _ => crate::elements::handle(call, cx, org, body),
     }
+}
+
+/// The caller is a member of the organization in good standing (not revoked, not disabled).
+fn member(cx: &Context<'_>, org_id: &str) -> Result<(), ControlError> {
+    cx.authorizer
+        .permissions(cx.token, None, cx.now)
+        .map(|_| ())
+        .map_err(|d| {
+            let why = format!(
+                "`{}` may not act in `{org_id}` ({})",
+                cx.token.sub(),
+                d.reason.as_str()
+            );
+            ControlError::Denied(Box::new(d), why)
+        })
 }
 
 pub(crate) fn find_user<'a>(
