@@ -50,7 +50,9 @@ async function signIn(token) {
   const me = state.authz.permissions(state.session, null);
   const roles = (await call("GET", "/iam/roles")).body.roles;
   const held = new Set(me.roles.filter((r) => r.scope === "org").map((r) => r.role));
-  state.assignable = new Set(roles.filter((r) => held.has(r.id)).flatMap((r) => r.canAssign));
+  // Access levels are org roles: `canAssign` names them by id, or by id and scope.
+  state.assignable = new Set(roles.filter((r) => r.scope === "org" && held.has(r.id)).flatMap((r) => r.canAssign)
+    .filter((a) => typeof a === "string" || a.scope === "org").map((a) => (typeof a === "string" ? a : a.role)));
   state.levels = roles.filter((r) => r.scope === "org").map((r) => r.id);
   $("who").textContent = `${state.session.sub} of ${me.org}: ${[...held].join(", ") || "no org role"}`;
   $("signin").hidden = true;

@@ -536,7 +536,15 @@ impl Authorizer {
     ) -> Decision {
         let engine = self.engine();
         let policy = &self.policy;
-        let Some(role_index) = policy.role_index(role) else {
+        // With an environment, the env role of that id (an org role of the same id is named
+        // without one); without, the org role.
+        let scoped = match env_index {
+            Some(_) => policy
+                .role_index_in(role, RoleScope::Env)
+                .or_else(|| policy.role_index_in(role, RoleScope::Org)),
+            None => policy.role_index(role),
+        };
+        let Some(role_index) = scoped else {
             return engine.decision(Reason::NoMatchingGrant, None, Some(Detail::UnknownRole));
         };
         let mut assignable: Vec<(u32, Arc<str>)> = Vec::new();

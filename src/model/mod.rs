@@ -359,7 +359,6 @@ impl std::error::Error for ModelError {
 #[derive(Debug, Default)]
 struct Index {
     permissions: PermissionTable,
-    role_by_id: IdIndex,
     env_by_id: IdIndex,
     group_by_id: IdIndex,
     user_by_sub: IdIndex,
@@ -529,7 +528,16 @@ impl Policy {
             data.groups.len(),
             data.members.len(),
         );
-        index.role_by_id = unique("role", &data.roles, |r| &*r.id)?;
+        // Roles are identified by scope and id: `admin` may be an org role and an env role.
+        let mut role_keys = std::collections::HashSet::with_capacity(data.roles.len());
+        for r in &data.roles {
+            if !role_keys.insert((r.scope, &*r.id)) {
+                return Err(ModelError::DuplicateId {
+                    table: "role",
+                    id: r.id.to_string(),
+                });
+            }
+        }
         index.env_by_id = unique("environment", &data.envs, |e| e.id.as_str())?;
         index.group_by_id = unique("group", &data.groups, |g| g.id.as_str())?;
         unique("binding", &data.bindings, |b| &*b.id)?;
@@ -702,11 +710,19 @@ impl Policy {
         self.data.roles.get(i as usize)
     }
 
-    /// A role's index by id.
+    /// A role's index by id: the org role of that id when there is one, else the env role.
     pub fn role_index(&self, id: &str) -> Option<u32> {
-        self.index
-            .role_by_id
-            .get(id, |i| self.data.roles.get(i as usize).map(|r| &*r.id))
+        self.role_index_in(id, RoleScope::Org)
+            .or_else(|| self.role_index_in(id, RoleScope::Env))
+    }
+
+    /// A role's index by scope and id.
+    pub fn role_index_in(&self, id: &str, scope: RoleScope) -> Option<u32> {
+        self.data
+            .roles
+            .iter()
+            .position(|r| r.scope == scope && &*r.id == id)
+            .map(|i| i as u32)
     }
 
     /// An environment by index.

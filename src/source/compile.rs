@@ -7,6 +7,17 @@ pub(crate) struct Compiler {
     pub(crate) errors: Vec<CompileError>,
 }
 
+/// Roles by id and scope: an org role and an env role may share an id.
+pub(crate) type RoleIds<'a> = HashMap<(&'a str, ScopeSource), u32>;
+
+/// `org` or `env`.
+pub(crate) fn scope_name(scope: ScopeSource) -> &'static str {
+    match scope {
+        ScopeSource::Org => "org",
+        ScopeSource::Env => "env",
+    }
+}
+
 pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
@@ -164,14 +175,17 @@ impl Compiler {
         }
         let issuers = self.issuers(s);
         let routes = self.routes(s, &table);
-        let mut shared_ids: HashMap<&str, u32> = HashMap::new();
+        let mut shared_ids: RoleIds<'_> = HashMap::new();
         let mut shared = Vec::new();
         for (ri, r) in s.roles.iter().enumerate() {
-            if shared_ids.insert(r.id.as_str(), ri as u32).is_some() {
+            if shared_ids
+                .insert((r.id.as_str(), r.scope), ri as u32)
+                .is_some()
+            {
                 self.error(
                     format!("/roles/{ri}/id"),
-                    format!("duplicate role id `{}`", r.id),
-                    None,
+                    format!("duplicate {} role id `{}`", scope_name(r.scope), r.id),
+                    Some("a role id may be used once per scope".into()),
                 );
             }
             shared.push(self.role(&format!("/roles/{ri}"), r, &table));

@@ -4,8 +4,7 @@ use super::*;
 
 pub(crate) struct OrgCtx<'a> {
     pub(super) org: &'a str,
-    pub(super) roles: HashMap<&'a str, u32>,
-    pub(super) role_scopes: Vec<ScopeSource>,
+    pub(super) roles: compile::RoleIds<'a>,
     pub(super) envs: HashMap<&'a str, u32>,
     pub(super) groups: HashMap<&'a str, u32>,
     pub(super) users: HashMap<&'a str, u32>,
@@ -33,7 +32,6 @@ impl Compiler {
         let mut ctx = OrgCtx {
             org: &org.id,
             roles: HashMap::new(),
-            role_scopes: s.roles.iter().map(|r| r.scope).collect(),
             envs: HashMap::new(),
             groups: HashMap::new(),
             users: HashMap::new(),
@@ -194,22 +192,30 @@ impl Compiler {
     ) -> Vec<Role> {
         let mut roles: Vec<Role> = shared.to_vec();
         for (i, r) in s.roles.iter().enumerate() {
-            ctx.roles.entry(r.id.as_str()).or_insert(i as u32);
+            ctx.roles
+                .entry((r.id.as_str(), r.scope))
+                .or_insert(i as u32);
         }
         for (ri, r) in org.roles.iter().enumerate() {
             let at = format!("{base}/roles/{ri}");
-            if ctx.roles.contains_key(r.id.as_str()) {
+            if ctx.roles.contains_key(&(r.id.as_str(), r.scope)) {
                 self.error(
                     format!("{at}/id"),
-                    format!("duplicate role id `{}`", r.id),
-                    Some("custom role ids must differ from shared ones and each other".into()),
+                    format!(
+                        "duplicate {} role id `{}`",
+                        compile::scope_name(r.scope),
+                        r.id
+                    ),
+                    Some(
+                        "custom role ids must differ from shared ones and each other at one scope"
+                            .into(),
+                    ),
                 );
             }
             roles.push(self.role(&at, r, table));
             ctx.roles
-                .entry(r.id.as_str())
+                .entry((r.id.as_str(), r.scope))
                 .or_insert(roles.len() as u32 - 1);
-            ctx.role_scopes.push(r.scope);
         }
         for (ri, r) in org.roles.iter().enumerate() {
             let at = format!("{base}/roles/{ri}");
@@ -485,20 +491,36 @@ impl Compiler {
         }
     }
 
+    /// Resolves `can_assign`: a role id names the role of that id when only one scope has
+    /// one; when an org role and an env role share the id, the entry names its scope.
     pub(super) fn assignable(
         &mut self,
         at: &str,
-        ids: &[String],
-        roles: &HashMap<&str, u32>,
+        refs: &[RoleRef],
+        roles: &compile::RoleIds<'_>,
     ) -> Vec<u32> {
         let mut out = Vec::new();
-        for (ai, id) in ids.iter().enumerate() {
-            match roles.get(id.as_str()) {
-                Some(&ri) => out.push(ri),
-                None => self.error(
+        for (ai, r) in refs.iter().enumerate() {
+            let id = r.id();
+            let found: Vec<u32> = [ScopeSource::Org, ScopeSource::Env]
+                .into_iter()
+                .filter(|s| r.scope().is_none_or(|given| given == *s))
+                .filter_map(|s| roles.get(&(id, s)).copied())
+                .collect();
+            match found.as_slice() {
+                [ri] => out.push(*ri),
+                [] => self.error(
                     format!("{at}/can_assign/{ai}"),
                     format!("unknown role `{id}`"),
-                    closest(id, roles.keys().copied()).map(|c| format!("did you mean `{c}`?")),
+                    closest(id, roles.keys().map(|(k, _)| *k))
+                        .map(|c| format!("did you mean `{c}`?")),
+                ),
+                _ => self.error(
+                    format!("{at}/can_assign/{ai}"),
+                    format!("`{id}` names an org role and an env role"),
+                    Some(format!(
+                        "name one: {{\"role\": \"{id}\", \"scope\": \"env\"}} or \"scope\": \"org\""
+                    )),
                 ),
             }
         }
@@ -561,6 +583,8 @@ impl Compiler {
         None
     }
 
+    /// The role a binding names and where it applies: with `env`, the env role of that id;
+    /// without, the org role.
     pub(super) fn role_place(
         &mut self,
         at: &str,
@@ -568,17 +592,19 @@ impl Compiler {
         env: Option<&str>,
         ctx: &OrgCtx<'_>,
     ) -> (Option<u32>, Option<EnvSelector>) {
-        let Some(&ri) = ctx.roles.get(role) else {
-            self.error(
-                format!("{at}/role"),
-                format!("unknown role `{role}`"),
-                closest(role, ctx.roles.keys().copied()).map(|c| format!("did you mean `{c}`?")),
-            );
-            return (None, None);
-        };
-        let scope = ctx.role_scopes.get(ri as usize).copied();
-        match (scope, env) {
-            (Some(ScopeSource::Org), Some(_)) => {
+        let org_role = ctx.roles.get(&(role, ScopeSource::Org)).copied();
+        let env_role = ctx.roles.get(&(role, ScopeSource::Env)).copied();
+        match (env, org_role, env_role) {
+            (_, None, None) => {
+                self.error(
+                    format!("{at}/role"),
+                    format!("unknown role `{role}`"),
+                    closest(role, ctx.roles.keys().map(|(k, _)| *k))
+                        .map(|c| format!("did you mean `{c}`?")),
+                );
+                (None, None)
+            }
+            (Some(_), Some(_), None) => {
                 self.error(
                     format!("{at}/env"),
                     format!("`{role}` is an org role; it applies org-wide"),
@@ -586,7 +612,7 @@ impl Compiler {
                 );
                 (None, None)
             }
-            (Some(ScopeSource::Env), None) => {
+            (None, None, Some(_)) => {
                 self.error(
                     format!("{at}/env"),
                     format!("`{role}` is an env role; name its environment"),
@@ -594,11 +620,11 @@ impl Compiler {
                 );
                 (None, None)
             }
-            (_, Some(e)) => match self.env_ref(&format!("{at}/env"), e, ctx) {
+            (Some(e), _, Some(ri)) => match self.env_ref(&format!("{at}/env"), e, ctx) {
                 Some(sel) => (Some(ri), Some(sel)),
                 None => (None, None),
             },
-            _ => (Some(ri), None),
+            (None, Some(ri), _) => (Some(ri), None),
         }
     }
 

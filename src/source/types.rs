@@ -37,11 +37,44 @@ pub struct RoleSource {
     pub env_ceiling: Option<Vec<String>>,
     /// Roles holders may assign and remove.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub can_assign: Vec<String>,
+    pub can_assign: Vec<RoleRef>,
+}
+
+/// A role named in `can_assign`: by id, when only one scope has a role of that id, or by id
+/// and scope (`{"role": "admin", "scope": "env"}`) when both do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RoleRef {
+    /// A role id.
+    Id(String),
+    /// A role id and its scope.
+    Scoped {
+        /// The role id.
+        role: String,
+        /// Its scope.
+        scope: ScopeSource,
+    },
+}
+
+impl RoleRef {
+    /// The role id.
+    pub fn id(&self) -> &str {
+        match self {
+            RoleRef::Id(id) | RoleRef::Scoped { role: id, .. } => id,
+        }
+    }
+
+    /// The scope, when given.
+    pub fn scope(&self) -> Option<ScopeSource> {
+        match self {
+            RoleRef::Id(_) => None,
+            RoleRef::Scoped { scope, .. } => Some(*scope),
+        }
+    }
 }
 
 /// Role scope in the source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScopeSource {
     /// Org-wide.

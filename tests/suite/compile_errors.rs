@@ -116,10 +116,13 @@ fn duplicate_ids() {
         Some("unique across organizations"),
     );
     expect_error(
-        |v| v["roles"][1]["id"] = json!("admin"),
+        |v| {
+            v["roles"][1]["id"] = json!("admin");
+            v["roles"][1]["scope"] = json!("org");
+        },
         "/roles/1/id",
-        "duplicate role id `admin`",
-        None,
+        "duplicate org role id `admin`",
+        Some("once per scope"),
     );
     expect_error(
         |v| v["orgs"][0]["groups"] = json!([{ "id": "ops" }, { "id": "ops" }]),
@@ -357,6 +360,37 @@ fn a_resource_has_a_declared_type_a_unique_id_and_one_environment_of_its_organiz
         },
         "/orgs/0/resources/1/id",
         "duplicate resource `wf-1` of type `workflow`",
+        None,
+    );
+}
+
+#[test]
+fn an_org_role_and_an_env_role_may_share_an_id() {
+    // The AI platform's `admin` at tenant and at workspace scope, without renaming either.
+    let both = |v: &mut Value| {
+        v["roles"][1]["id"] = json!("admin");
+        v["roles"][0]["can_assign"] = json!([{ "role": "admin", "scope": "env" }]);
+        v["orgs"][0]["bindings"] = json!([
+            { "role": "admin", "user": "ann" },
+            { "role": "admin", "user": "ann", "env": "a-dev" }
+        ]);
+    };
+    assert_eq!(errors(both), vec![], "one of each scope compiles");
+    // Unqualified, `admin` in `can_assign` is ambiguous and says how to name one.
+    expect_error(
+        |v| {
+            both(v);
+            v["roles"][0]["can_assign"] = json!(["admin"]);
+        },
+        "/roles/0/can_assign/0",
+        "`admin` names an org role and an env role",
+        Some("\"scope\": \"env\""),
+    );
+    // A scope with no role of that id is unknown.
+    expect_error(
+        |v| v["roles"][0]["can_assign"] = json!([{ "role": "viewer", "scope": "org" }]),
+        "/roles/0/can_assign/0",
+        "unknown role `viewer`",
         None,
     );
 }
