@@ -94,4 +94,27 @@ for (const [kind, body] of [
   [4, { subject: { type: 'user', id: 'morty' }, resource: { type: 'todo', id: 't', properties: { ownerID: 'morty@the-citadel.com' } } }],
 ]) seed('authzen_request', Buffer.concat([Buffer.from([kind]), Buffer.from(JSON.stringify(body))]));
 
+// control_request: the first byte picks what the rest is (see the target): paths, the seed's
+// bodies, activity events, and a body for each write call (the byte's upper part picks it).
+const pick = (kind, n = 0) => Buffer.from([kind + 5 * n]);
+for (const [m, p] of [[0, '/iam/users'], [1, '/iam/users'], [0, '/orgs/northwind/iam/users/jane.doe%40example.com'],
+  [4, '/iam/users/bob'], [3, '/iam/users/bob'], [1, '/iam/users/alice/roles'], [4, '/iam/groups/ops/members/alice'],
+  [0, '/iam/export'], [2, '/iam/import'], [0, '/me'], [0, '/iam/users/a%2Fb']]) seed('control_request', Buffer.concat([pick(0, m), Buffer.from(p)]));
+for (const b of ['["Admin", "jane.doe@example.com"]', '{"userId": "kim@example.com", "accessLevel": "Read", "name": "Kim"}', '{"userId": "dev@example.com"}'])
+  seed('control_request', Buffer.concat([pick(1), Buffer.from(b)]));
+seed('control_request', Buffer.concat([pick(2), Buffer.from('{"accessLevel": "Read"}')]));
+seed('control_request', Buffer.concat([pick(3), Buffer.from(JSON.stringify({ org: 'northwind', sub: 'bob', action: 'workflow:read',
+  resource: 'workflow/wf-1', env: 'nw-staging', reason: 'allowed', time: 1796000000, token: '0123456789abcdef' }))]));
+const writes = [
+  '["Read", "fuzz@example.com"]',
+  '{"accessLevel": "Write"}',
+  '{"role": "Write", "not_after": "2027-01-01T00:00:00Z"}',
+  '{"id": "ops", "description": "operations"}',
+  '{"id": "everyone-reads", "role": "Read"}',
+  '{"id": "o-1", "effect": "allow", "user": "alice", "permissions": ["template:read"], "resource": {"type": "template", "id": "tmpl-*"}}',
+  '{"id": "ci", "client_id": "svc-ci"}',
+  '{"sub": "bob", "before": "2026-12-01T00:00:00Z"}',
+];
+writes.forEach((b, n) => seed('control_request', Buffer.concat([pick(4, n), Buffer.from(b)])));
+
 console.log(`fuzz corpora: ${added} new seed file(s)`);

@@ -46,6 +46,57 @@ pub fn authzen_fixture() -> (&'static Authorizer, i64) {
     (authorizer, 1_780_000_000)
 }
 
+/// The control plane's state for the access-levels example (`northwind`), an authorizer over
+/// it, and a verified OrgAuth token of Sue (SuperAdmin), for the control plane target.
+pub struct ControlFixture {
+    /// The organization as D1 would hold it.
+    pub rows: portcullis_control::store::OrgRows,
+    /// An authorizer over its policy.
+    pub authorizer: Authorizer,
+    /// Sue's verified token.
+    pub token: VerifiedToken,
+    /// The instant calls are decided at.
+    pub now: i64,
+}
+
+/// Loads the control plane fixture once.
+pub fn control_fixture() -> &'static ControlFixture {
+    static CONTROL: OnceLock<ControlFixture> = OnceLock::new();
+    CONTROL.get_or_init(|| {
+        use ed25519_dalek::Signer;
+        let now = 1_796_000_000;
+        let text = include_str!("../../examples/access-levels.json");
+        let mut source = portcullis::source::parse_source(text.as_bytes()).expect("the example parses");
+        source.version = Some(1);
+        let rows = portcullis_control::store::OrgRows {
+            source,
+            version: 1,
+            published: 1,
+            users: Default::default(),
+        };
+        let (_, authorizer) = portcullis_control::service::authorizer_for(&rows).expect("the example compiles");
+        let jwk: serde_json::Value =
+            serde_json::from_str(include_str!("../../examples/keys/idp.private.jwk")).expect("the key parses");
+        let seed: [u8; 32] = URL_SAFE_NO_PAD
+            .decode(jwk["d"].as_str().expect("d"))
+            .expect("base64url")
+            .try_into()
+            .expect("32 bytes");
+        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let header = json!({ "alg": "EdDSA", "typ": "orgauth+jwt", "kid": jwk["kid"] });
+        let claims = json!({ "iss": "https://idp.accesslevels.example", "aud": "https://api.accesslevels.example",
+            "sub": "sue", "org": "northwind", "iat": now - 10, "exp": now + 600, "jti": "fuzz-sue" });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).to_bytes()));
+        let token = portcullis_control::service::admit(&authorizer, Some(&token), now).expect("Sue's token verifies");
+        ControlFixture { rows, authorizer, token, now }
+    })
+}
+
 /// Loads the fixtures once.
 pub fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
