@@ -1134,3 +1134,43 @@ fn activity_folds_events_into_last_active_distinct_tokens_and_the_newest_operati
         )
     );
 }
+
+#[test]
+fn me_answers_the_callers_roles_permissions_and_restrictions() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    let me = call(&mut db, "bob", &Call::Me, "").unwrap();
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["principal"], "bob");
+    let roles: Vec<&str> = me.body["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["Write"]);
+    assert!(me.body["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p == "workflow:edit"));
+    let restrictions: Vec<&str> = me.body["restrictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    // At org level: his two templates; the production deny is an environment's.
+    assert_eq!(
+        restrictions,
+        [
+            "bob-admin-onboarding-template",
+            "bob-admin-billing-template"
+        ]
+    );
+    // A stranger's token is refused with the reason.
+    assert_eq!(
+        call(&mut db, "mallory", &Call::Me, "").unwrap_err().code(),
+        "not_a_member"
+    );
+}
