@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 import { serve } from "../../scripts/serve-www.mjs";
 import { mint, root, startControlPlane } from "../control/harness.mjs";
 
@@ -18,12 +18,7 @@ before(async () => {
   base = `http://127.0.0.1:${server.address().port}`;
   cp = await startControlPlane({ faultyKv: false, settings: { ADMIN_ORIGINS: base } });
   await cp.importPolicy("northwind", "examples/access-levels.json");
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

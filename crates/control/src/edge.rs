@@ -62,17 +62,26 @@ fn bind(db: &D1Database, s: &Statement) -> Result<D1PreparedStatement, ControlEr
     db.prepare(s.sql).bind(&params).map_err(storage)
 }
 
-async fn load(db: &D1Database, org: &str) -> Result<Option<OrgRows>, ControlError> {
-    let statements: Vec<D1PreparedStatement> = store::LOAD_QUERIES
+/// Runs read-only queries with the same parameters in one batch; their rows, in order.
+async fn query_batch(
+    db: &D1Database,
+    queries: &[&'static str],
+    params: &[SqlValue],
+) -> Result<Vec<Vec<Value>>, ControlError> {
+    let statements: Vec<D1PreparedStatement> = queries
         .iter()
-        .map(|q| bind(db, &Statement::new(q, vec![org.into()])))
+        .map(|q| bind(db, &Statement::new(q, params.to_vec())))
         .collect::<Result<_, _>>()?;
     let results = db.batch(statements).await.map_err(storage)?;
-    let rows: Vec<Vec<Value>> = results
+    results
         .iter()
         .map(|r| r.results::<Value>())
         .collect::<Result<_, _>>()
-        .map_err(storage)?;
+        .map_err(storage)
+}
+
+async fn load(db: &D1Database, org: &str) -> Result<Option<OrgRows>, ControlError> {
+    let rows = query_batch(db, &store::LOAD_QUERIES, &[org.into()]).await?;
     OrgRows::from_results(&rows)
 }
 
@@ -504,16 +513,7 @@ async fn member_activity(
     org: &str,
     sub: &str,
 ) -> Result<(Value, Value), ControlError> {
-    let statements: Vec<D1PreparedStatement> = activity::QUERIES
-        .iter()
-        .map(|q| bind(db, &Statement::new(q, vec![org.into(), sub.into()])))
-        .collect::<Result<_, _>>()?;
-    let results = db.batch(statements).await.map_err(storage)?;
-    let rows: Vec<Vec<Value>> = results
-        .iter()
-        .map(|r| r.results::<Value>())
-        .collect::<Result<_, _>>()
-        .map_err(storage)?;
+    let rows = query_batch(db, &activity::QUERIES, &[org.into(), sub.into()]).await?;
     Ok(activity::view(&rows))
 }
 

@@ -576,16 +576,19 @@ fn answer(call: &Call, cx: &Context<'_>, body: &[u8]) -> Result<Outcome, Control
         body,
         change: None,
     };
+    let read = |target: Option<&str>| {
+        require(
+            cx.authorizer,
+            cx.token,
+            org_id,
+            &cx.permissions.read,
+            target,
+            cx.now,
+        )
+    };
     match call {
         Call::ListUsers => {
-            require(
-                cx.authorizer,
-                cx.token,
-                org_id,
-                &cx.permissions.read,
-                None,
-                cx.now,
-            )?;
+            read(None)?;
             let users: Vec<Value> = org
                 .users
                 .iter()
@@ -600,14 +603,7 @@ fn answer(call: &Call, cx: &Context<'_>, body: &[u8]) -> Result<Outcome, Control
             Ok(ok(200, json!({ "total": users.len(), "users": users })))
         }
         Call::GetUser(user) => {
-            require(
-                cx.authorizer,
-                cx.token,
-                org_id,
-                &cx.permissions.read,
-                Some(user),
-                cx.now,
-            )?;
+            read(Some(user))?;
             let u = find_user(org, user)?;
             Ok(ok(200, user_view(cx.rows, u)))
         }
@@ -672,14 +668,7 @@ fn answer(call: &Call, cx: &Context<'_>, body: &[u8]) -> Result<Outcome, Control
             Ok(ok(200, json!({ "roles": roles })))
         }
         Call::UserAudit(user) => {
-            require(
-                cx.authorizer,
-                cx.token,
-                org_id,
-                &cx.permissions.read,
-                Some(user),
-                cx.now,
-            )?;
+            read(Some(user))?;
             find_user(org, user)?;
             Ok(ok(200, json!({ "userId": user })))
         }
