@@ -199,7 +199,7 @@ async fn put_policy(
         })?;
     kv_put(env, org, &bytes).await?;
     let db = database(env)?;
-    bind(&db, &store::mark_published(org, version))?
+    bind(&db, &store::mark_published(org, version, at))?
         .run()
         .await
         .map_err(storage)?;
@@ -244,19 +244,24 @@ async fn committed_version(db: &D1Database, org: &str) -> Result<u64, ControlErr
         .unwrap_or(0))
 }
 
-/// Publishes every organization whose committed version is not yet in KV.
-async fn republish_all(env: &Env) -> Result<u32, ControlError> {
+/// Publishes every organization whose committed version is not yet in KV, and signs again
+/// every bundle past half its lifetime: a quiet organization's bundle never expires at the
+/// gateway.
+async fn republish_due(env: &Env) -> Result<u32, ControlError> {
     let s = settings(env)?;
     let db = database(env)?;
-    let lagging = db
-        .prepare("SELECT id FROM orgs WHERE published < version")
-        .all()
-        .await
-        .map_err(storage)?
-        .results::<Value>()
-        .map_err(storage)?;
+    let signed_before = now().saturating_sub(s.ttl / 2);
+    let due = bind(
+        &db,
+        &Statement::new(store::DUE_QUERY, vec![signed_before.into()]),
+    )?
+    .all()
+    .await
+    .map_err(storage)?
+    .results::<Value>()
+    .map_err(storage)?;
     let mut n = 0;
-    for row in lagging {
+    for row in due {
         if let Some(org) = row.get("id").and_then(Value::as_str) {
             if let Some(rows) = load(&db, org).await? {
                 let (data, _) = service::authorizer_for(&rows)?;
@@ -621,7 +626,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    if let Err(e) = republish_all(&env).await {
+    if let Err(e) = republish_due(&env).await {
         worker::console_error!("republish failed: {e}");
     }
 }

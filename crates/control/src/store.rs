@@ -567,16 +567,23 @@ pub fn commit(
     out
 }
 
-/// The statement that records `version` as put into KV (never lowering the record).
-pub fn mark_published(org: &str, version: u64) -> Statement {
+/// The statement that records `version` as put into KV at `now` (never lowering the
+/// version).
+pub fn mark_published(org: &str, version: u64, now: i64) -> Statement {
     Statement::new(
-        "UPDATE orgs SET published = max(published, ?2) WHERE id = ?1",
+        "UPDATE orgs SET published = max(published, ?2), published_at = ?3 WHERE id = ?1",
         vec![
             org.into(),
             i64::try_from(version).unwrap_or(i64::MAX).into(),
+            now.into(),
         ],
     )
 }
+
+/// The query for the organizations whose bundle the cron trigger must publish: a committed
+/// version not yet in KV, or a bundle signed before `?1` (half its lifetime ago), which it
+/// signs again before the gateway would find it expired.
+pub const DUE_QUERY: &str = "SELECT id FROM orgs WHERE published < version OR published_at < ?1";
 
 /// The query for the last 50 audit rows about one target (`?1` the organization, `?2` the
 /// target), newest first.

@@ -18,9 +18,10 @@ use portcullis_control::store::{self, OrgRows, SqlValue, Statement};
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_activity.sql"),
+    include_str!("../migrations/0003_published_at.sql"),
 ];
 const NOW: i64 = 1_796_000_000;
 
@@ -1172,5 +1173,43 @@ fn me_answers_the_callers_roles_permissions_and_restrictions() {
     assert_eq!(
         call(&mut db, "mallory", &Call::Me, "").unwrap_err().code(),
         "not_a_member"
+    );
+}
+
+#[test]
+fn the_cron_finds_unpublished_versions_and_bundles_past_half_their_lifetime() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    import(&mut db, "examples/integration-platform.json", "client-a");
+    let due = |db: &Connection, signed_before: i64| -> Vec<String> {
+        let mut stmt = db.prepare(store::DUE_QUERY).unwrap();
+        let rows = stmt
+            .query_map([signed_before], |r| r.get::<_, String>(0))
+            .unwrap();
+        let mut ids: Vec<String> = rows.map(Result::unwrap).collect();
+        ids.sort();
+        ids
+    };
+    // Committed, never published: both are due.
+    assert_eq!(due(&db, 0), ["client-a", "northwind"]);
+    batch(
+        &mut db,
+        &[
+            store::mark_published("northwind", 1, NOW),
+            store::mark_published("client-a", 1, NOW),
+        ],
+    )
+    .unwrap();
+    assert!(due(&db, NOW - 100).is_empty(), "published and fresh");
+    assert_eq!(
+        due(&db, NOW + 1),
+        ["client-a", "northwind"],
+        "signed before the cut-off: sign again"
+    );
+    // A publish never lowers the recorded version.
+    batch(&mut db, &[store::mark_published("northwind", 0, NOW)]).unwrap();
+    assert_eq!(
+        query(&db, "SELECT published FROM orgs WHERE id = ?1", "northwind")[0]["published"],
+        1
     );
 }
