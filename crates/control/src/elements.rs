@@ -142,7 +142,11 @@ fn may_bind(
 }
 
 /// The actor could remove `user`: delegation of every role the user is bound to.
-fn may_remove_user(cx: &Context<'_>, org: &OrgSource, user: &str) -> Result<(), ControlError> {
+pub(crate) fn may_remove_user(
+    cx: &Context<'_>,
+    org: &OrgSource,
+    user: &str,
+) -> Result<(), ControlError> {
     for b in org
         .bindings
         .iter()

@@ -916,22 +916,9 @@ fn remove_user(cx: &Context<'_>, org: &OrgSource, user: &str) -> Result<Outcome,
         cx.now,
     )?;
     let u = find_user(org, user)?;
-    // Removing a user removes every role they hold: each needs the actor's delegation.
-    for b in org
-        .bindings
-        .iter()
-        .filter(|b| b.user.as_deref() == Some(user))
-    {
-        delegate(
-            cx.authorizer,
-            cx.token,
-            &b.role,
-            user,
-            b.env.as_deref().filter(|e| *e != "*"),
-            cx.now,
-            false,
-        )?;
-    }
+    // Removing a user removes every role they hold: each needs the actor's delegation, in
+    // every environment the binding reaches.
+    crate::elements::may_remove_user(cx, org, user)?;
     let before = user_view(cx.rows, u);
     let mut source = cx.rows.source.clone();
     if let Some(o) = source.orgs.first_mut() {

@@ -1213,3 +1213,407 @@ fn the_cron_finds_unpublished_versions_and_bundles_past_half_their_lifetime() {
         1
     );
 }
+
+#[test]
+fn every_path_routes_to_its_call_and_other_methods_are_refused() {
+    use service::route;
+    let u = || "jane.doe@example.com".to_owned();
+    let table = [
+        ("GET", "/iam/users", Call::ListUsers),
+        ("POST", "/iam/users", Call::AddUser),
+        ("GET", "/iam/users/jane.doe@example.com", Call::GetUser(u())),
+        (
+            "DELETE",
+            "/iam/users/jane.doe@example.com",
+            Call::RemoveUser(u()),
+        ),
+        (
+            "PATCH",
+            "/iam/users/jane.doe@example.com",
+            Call::ChangeUser(u()),
+        ),
+        (
+            "GET",
+            "/iam/users/jane.doe@example.com/roles",
+            Call::UserRoles(u()),
+        ),
+        (
+            "POST",
+            "/iam/users/jane.doe@example.com/roles",
+            Call::AddUserRole(u()),
+        ),
+        (
+            "DELETE",
+            "/iam/users/jane.doe@example.com/roles/r-1",
+            Call::RemoveUserRole(u(), "r-1".into()),
+        ),
+        (
+            "GET",
+            "/iam/users/jane.doe@example.com/audit",
+            Call::UserAudit(u()),
+        ),
+        ("GET", "/iam/groups", Call::ListGroups),
+        ("POST", "/iam/groups", Call::AddGroup),
+        ("DELETE", "/iam/groups/ops", Call::RemoveGroup("ops".into())),
+        (
+            "PUT",
+            "/iam/groups/ops/members/jane.doe@example.com",
+            Call::AddGroupMember("ops".into(), u()),
+        ),
+        (
+            "DELETE",
+            "/iam/groups/ops/members/jane.doe@example.com",
+            Call::RemoveGroupMember("ops".into(), u()),
+        ),
+        (
+            "POST",
+            "/iam/groups/ops/roles",
+            Call::AddGroupRole("ops".into()),
+        ),
+        (
+            "DELETE",
+            "/iam/groups/ops/roles/r-2",
+            Call::RemoveGroupRole("ops".into(), "r-2".into()),
+        ),
+        ("GET", "/iam/defaults", Call::ListDefaults),
+        ("POST", "/iam/defaults", Call::AddDefault),
+        (
+            "DELETE",
+            "/iam/defaults/d-1",
+            Call::RemoveDefault("d-1".into()),
+        ),
+        ("GET", "/iam/overrides", Call::ListOverrides),
+        ("POST", "/iam/overrides", Call::AddOverride),
+        (
+            "DELETE",
+            "/iam/overrides/o-1",
+            Call::RemoveOverride("o-1".into()),
+        ),
+        ("GET", "/iam/services", Call::ListServices),
+        ("POST", "/iam/services", Call::AddService),
+        (
+            "DELETE",
+            "/iam/services/ci",
+            Call::RemoveService("ci".into()),
+        ),
+        (
+            "POST",
+            "/iam/services/ci/roles",
+            Call::AddServiceRole("ci".into()),
+        ),
+        (
+            "DELETE",
+            "/iam/services/ci/roles/r-3",
+            Call::RemoveServiceRole("ci".into(), "r-3".into()),
+        ),
+        ("GET", "/iam/revocations", Call::ListRevocations),
+        ("POST", "/iam/revocations", Call::Revoke),
+        ("GET", "/iam/roles", Call::ListRoles),
+        ("GET", "/iam/bundle", Call::Bundle),
+        ("GET", "/iam/export", Call::Export),
+        ("PUT", "/iam/import", Call::Import),
+        ("GET", "/me", Call::Me),
+    ];
+    for (method, path, call) in table {
+        let own = route(method, path).unwrap();
+        assert_eq!((own.org, &own.call), (None, &call), "{method} {path}");
+        let named = route(method, &format!("/orgs/client-a{path}")).unwrap();
+        assert_eq!(
+            (named.org.as_deref(), &named.call),
+            (Some("client-a"), &call),
+            "{method} /orgs/client-a{path}"
+        );
+        for other in ["GET", "POST", "PUT", "PATCH", "DELETE"]
+            .into_iter()
+            .filter(|m| *m != method && route(m, path).is_err())
+        {
+            assert_eq!(
+                route(other, path).unwrap_err().code(),
+                "method_not_allowed",
+                "{other} {path}"
+            );
+        }
+    }
+    assert_eq!(
+        route("HEAD", "/me").unwrap_err().code(),
+        "method_not_allowed"
+    );
+    assert_eq!(
+        route("GET", "/orgs/a%20b/me").unwrap_err().code(),
+        "invalid_field"
+    );
+    assert_eq!(
+        route("GET", "/iam/users/a/b/c").unwrap_err().code(),
+        "not_found"
+    );
+    // Escapes decode in every segment, and a bad escape anywhere is refused.
+    assert_eq!(
+        route("GET", "/iam/users/%6a%61ne").unwrap().call,
+        Call::GetUser("jane".into())
+    );
+    assert_eq!(
+        route("GET", "/iam/users/ja%6").unwrap_err().code(),
+        "invalid_field"
+    );
+    assert_eq!(
+        route("GET", "/iam/users/j%C3%A9").unwrap().call,
+        Call::GetUser("jé".into())
+    );
+}
+
+#[test]
+fn limits_sit_exactly_where_they_are_documented() {
+    // Ids: 256 bytes pass, 257 do not; white space and control characters never.
+    let id = |n: usize| format!(r#"["Read", "{}"]"#, "a".repeat(n));
+    assert!(service::read_add_user(id(256).as_bytes()).is_ok());
+    assert_eq!(
+        service::read_add_user(id(257).as_bytes())
+            .unwrap_err()
+            .code(),
+        "invalid_field"
+    );
+    for bad in ["a b", "a\u{7f}b", "a\u{2028}b", "\u{a0}"] {
+        let body = serde_json::to_string(&json!(["Read", bad])).unwrap();
+        assert_eq!(
+            service::read_add_user(body.as_bytes()).unwrap_err().code(),
+            "invalid_field",
+            "{bad:?}"
+        );
+    }
+    // Bodies: 16 KiB pass (padded with white space), one byte more does not.
+    let padded = |n: usize| {
+        let body = r#"{"userId": "kim@example.com", "accessLevel": "Read"}"#;
+        format!("{body}{}", " ".repeat(n - body.len()))
+    };
+    assert!(service::read_add_user(padded(service::MAX_CALL_BODY_BYTES).as_bytes()).is_ok());
+    assert_eq!(
+        service::read_add_user(padded(service::MAX_CALL_BODY_BYTES + 1).as_bytes())
+            .unwrap_err()
+            .code(),
+        "body_too_large"
+    );
+    let change = |n: usize| format!(r#"{{"accessLevel": "Read"}}{}"#, " ".repeat(n - 23));
+    assert!(service::read_change_user(change(service::MAX_CALL_BODY_BYTES).as_bytes()).is_ok());
+    assert_eq!(
+        service::read_change_user(change(service::MAX_CALL_BODY_BYTES + 1).as_bytes())
+            .unwrap_err()
+            .status(),
+        413
+    );
+    // Names: 256 bytes, no control characters.
+    let name = |n: &str| {
+        format!(
+            r#"{{"userId": "kim", "accessLevel": "Read", "name": {}}}"#,
+            json!(n)
+        )
+    };
+    assert!(service::read_add_user(name(&"n".repeat(256)).as_bytes()).is_ok());
+    assert_eq!(
+        service::read_add_user(name(&"n".repeat(257)).as_bytes())
+            .unwrap_err()
+            .code(),
+        "invalid_field"
+    );
+    assert_eq!(
+        service::read_add_user(name("Kim\u{1b}[31m").as_bytes())
+            .unwrap_err()
+            .code(),
+        "invalid_field"
+    );
+    // A body cut short is not JSON.
+    assert_eq!(
+        service::read_add_user(br#"{"userId": "a""#)
+            .unwrap_err()
+            .code(),
+        "invalid_json"
+    );
+    assert_eq!(
+        service::read_add_user(br#"{"userId": 7, "accessLevel": "Read"}"#)
+            .unwrap_err()
+            .code(),
+        "invalid_field"
+    );
+    // An import may hold a few MiB of policy: 2 MiB pass, 8 MiB and one byte do not.
+    let mut big =
+        parse_source(&std::fs::read(root().join("examples/access-levels.json")).unwrap()).unwrap();
+    for i in 0..20_000 {
+        big.orgs[0].users.push(portcullis::source::UserSource {
+            id: format!("user-{i:05}@example.com"),
+            name: Some("x".repeat(80)),
+            attrs: Default::default(),
+            groups: vec![],
+            disabled: false,
+        });
+    }
+    let text = serde_json::to_vec(&big).unwrap();
+    assert!(text.len() > 2 * 1024 * 1024, "{} bytes", text.len());
+    assert!(service::import("northwind", &text, None, "operator", NOW).is_ok());
+    let huge = vec![b' '; service::MAX_IMPORT_BODY_BYTES + 1];
+    assert_eq!(
+        service::import("northwind", &huge, None, "operator", NOW)
+            .unwrap_err()
+            .code(),
+        "body_too_large"
+    );
+}
+
+#[test]
+fn a_token_names_its_organization_before_it_is_verified() {
+    assert_eq!(
+        service::claimed_org(&token_of(&CLIENT_A, "olivia")),
+        Some("client-a".into())
+    );
+    assert_eq!(
+        service::claimed_org(&token_of(&NORTHWIND, "sue")),
+        Some("northwind".into())
+    );
+    assert_eq!(service::claimed_org("not a token"), None);
+}
+
+#[test]
+fn the_admin_permission_is_asked_for_the_user_acted_on() {
+    // Jane may manage users, except Alice: an override denies her users:manage on that user.
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    call(&mut db, "sue", &Call::AddOverride,
+        r#"{"id": "hands-off-alice", "effect": "deny", "user": "jane", "permissions": ["users:manage"], "resource": {"type": "users", "id": "alice"}}"#).unwrap();
+    let e = call(&mut db, "jane", &Call::RemoveUser("alice".into()), "").unwrap_err();
+    assert_eq!(
+        (e.code(), e.body()["error"]["rule"].as_str()),
+        ("explicit_deny", Some("hands-off-alice"))
+    );
+    assert!(call(
+        &mut db,
+        "jane",
+        &Call::ChangeUser("bob".into()),
+        r#"{"accessLevel": "Read"}"#
+    )
+    .is_ok());
+    // A deny on another resource type leaves users alone.
+    call(&mut db, "sue", &Call::AddOverride,
+        r#"{"id": "no-templates", "effect": "deny", "user": "jane", "permissions": ["template:*"], "resource": {"type": "template"}}"#).unwrap();
+    assert!(call(
+        &mut db,
+        "jane",
+        &Call::ChangeUser("bob".into()),
+        r#"{"accessLevel": "Write"}"#
+    )
+    .is_ok());
+}
+
+#[test]
+fn roles_and_the_audit_trail_as_members_see_them() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    // Any member sees the roles (Bob has no users:read), a stranger does not.
+    let roles = call(&mut db, "bob", &Call::ListRoles, "").unwrap();
+    let admin = roles.body["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "Admin")
+        .unwrap()
+        .clone();
+    assert_eq!(admin["scope"], "org");
+    assert_eq!(admin["canAssign"], json!(["Write", "Read", "None"]));
+    assert_eq!(
+        call(&mut db, "bob", &Call::Bundle, "").unwrap().body,
+        json!({})
+    );
+    assert_eq!(
+        call(&mut db, "mallory", &Call::ListRoles, "")
+            .unwrap_err()
+            .code(),
+        "not_a_member"
+    );
+    assert_eq!(
+        call(&mut db, "mallory", &Call::Bundle, "")
+            .unwrap_err()
+            .code(),
+        "not_a_member"
+    );
+    // Dates are RFC 3339 and the audit rows read back as JSON.
+    call(
+        &mut db,
+        "jane",
+        &Call::AddUser,
+        r#"["Read", "kim@example.com"]"#,
+    )
+    .unwrap();
+    let kim = call(
+        &mut db,
+        "jane",
+        &Call::GetUser("kim@example.com".into()),
+        "",
+    )
+    .unwrap();
+    assert_eq!(kim.body["created"], portcullis::time::format_rfc3339(NOW));
+    let rows = query(&db, "SELECT version, at, actor, action, target, before, after FROM audit WHERE org = ?1 AND action = 'user.add'", "northwind");
+    let view = service::audit_entry_view(&rows[0]);
+    assert_eq!(view["at"], portcullis::time::format_rfc3339(NOW));
+    assert_eq!(
+        (view["actor"].as_str(), view["action"].as_str()),
+        (Some("jane"), Some("user.add"))
+    );
+    assert_eq!(
+        view["after"],
+        json!({ "userId": "kim@example.com", "accessLevel": "Read" })
+    );
+    assert_eq!(view["before"], Value::Null);
+}
+
+#[test]
+fn removing_a_user_bound_in_every_environment() {
+    let mut db = database();
+    import(&mut db, "examples/integration-platform.json", "client-a");
+    call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::AddUser,
+        r#"{"userId": "tia@example.com"}"#,
+    )
+    .unwrap();
+    call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::AddUserRole("tia@example.com".into()),
+        r#"{"role": "tier1_support", "env": "*"}"#,
+    )
+    .unwrap();
+    assert!(
+        decide(
+            &db,
+            "client-a",
+            "tia@example.com",
+            "logs:read",
+            "logs",
+            None,
+            Some("client-a-prod"),
+            NOW
+        )
+        .0
+    );
+    call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::RemoveUser("tia@example.com".into()),
+        "",
+    )
+    .unwrap();
+    assert!(
+        !decide(
+            &db,
+            "client-a",
+            "tia@example.com",
+            "logs:read",
+            "logs",
+            None,
+            Some("client-a-prod"),
+            NOW
+        )
+        .0
+    );
+}
