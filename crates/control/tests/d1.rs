@@ -1385,7 +1385,17 @@ fn limits_sit_exactly_where_they_are_documented() {
         let body = r#"{"userId": "kim@example.com", "accessLevel": "Read"}"#;
         format!("{body}{}", " ".repeat(n - body.len()))
     };
-    assert!(service::read_add_user(padded(service::MAX_CALL_BODY_BYTES).as_bytes()).is_ok());
+    assert_eq!(
+        service::MAX_CALL_BODY_BYTES,
+        16 * 1024,
+        "docs/control-plane.md says 16 KiB"
+    );
+    assert_eq!(
+        service::MAX_IMPORT_BODY_BYTES,
+        8 * 1024 * 1024,
+        "and 8 MiB for an import"
+    );
+    assert!(service::read_add_user(padded(16 * 1024).as_bytes()).is_ok());
     assert_eq!(
         service::read_add_user(padded(service::MAX_CALL_BODY_BYTES + 1).as_bytes())
             .unwrap_err()
@@ -1615,5 +1625,79 @@ fn removing_a_user_bound_in_every_environment() {
             NOW
         )
         .0
+    );
+}
+
+#[test]
+fn refusals_say_who_may_not_do_what() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    let e = call(
+        &mut db,
+        "jane",
+        &Call::AddUser,
+        r#"["SuperAdmin", "x@example.com"]"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.message(), "`jane` may not assign role `SuperAdmin`");
+    let e = call(
+        &mut db,
+        "jane",
+        &Call::ChangeUser("sue".into()),
+        r#"{"accessLevel": "Read"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.message(), "`sue` holds a role `jane` may not manage");
+    assert_eq!(
+        e.body()["error"]["detail"],
+        "target_holds_unassignable_role"
+    );
+    let e = call(
+        &mut db,
+        "jane",
+        &Call::AddUserRole("bob".into()),
+        r#"{"role": "Ghost"}"#,
+    )
+    .unwrap_err();
+    assert_eq!((e.status(), e.code()), (400, "unknown_role"));
+    // An env role is no access level.
+    let mut db = database();
+    import(&mut db, "examples/integration-platform.json", "client-a");
+    let e = call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::AddUser,
+        r#"["integration_developer", "x@example.com"]"#,
+    )
+    .unwrap_err();
+    assert_eq!((e.status(), e.code()), (400, "unknown_role"));
+    let e = call_in(
+        &mut db,
+        &CLIENT_A,
+        "olivia",
+        &Call::ChangeUser("sam".into()),
+        r#"{"accessLevel": "tier1_support"}"#,
+    )
+    .unwrap_err();
+    assert_eq!((e.status(), e.code()), (400, "unknown_role"));
+}
+
+#[test]
+fn the_export_is_the_organizations_policy_without_a_version() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    let out = call(&mut db, "bob", &Call::Export, "").unwrap();
+    let source = parse_source(out.body.to_string().as_bytes()).unwrap();
+    assert_eq!(source.version, None);
+    assert_eq!(source.orgs.len(), 1);
+    assert_eq!(
+        compile(&source).unwrap(),
+        compile(&load(&db, "northwind").unwrap().source).unwrap()
+    );
+    // Nina (None) may not read settings.
+    assert_eq!(
+        call(&mut db, "nina", &Call::Export, "").unwrap_err().code(),
+        "no_matching_grant"
     );
 }
