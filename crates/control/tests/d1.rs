@@ -1559,6 +1559,42 @@ fn roles_and_the_audit_trail_as_members_see_them() {
     .unwrap();
     assert_eq!(kim.body["created"], portcullis::time::format_rfc3339(NOW));
     let rows = query(&db, "SELECT version, at, actor, action, target, before, after FROM audit WHERE org = ?1 AND action = 'user.add'", "northwind");
+    let trail = call(
+        &mut db,
+        "jane",
+        &Call::UserAudit("kim@example.com".into()),
+        "",
+    )
+    .unwrap();
+    assert_eq!(
+        trail.body,
+        json!({ "userId": "kim@example.com" }),
+        "the Worker adds the rows"
+    );
+    assert_eq!(
+        call(
+            &mut db,
+            "bob",
+            &Call::UserAudit("kim@example.com".into()),
+            ""
+        )
+        .unwrap_err()
+        .code(),
+        "no_matching_grant"
+    );
+    assert_eq!(
+        call(&mut db, "jane", &Call::UserAudit("nobody".into()), "")
+            .unwrap_err()
+            .code(),
+        "unknown_user"
+    );
+    assert_eq!(
+        call(&mut db, "sue", &Call::Import, "{}")
+            .unwrap_err()
+            .code(),
+        "invalid_token",
+        "an import is the operator's"
+    );
     let view = service::audit_entry_view(&rows[0]);
     assert_eq!(view["at"], portcullis::time::format_rfc3339(NOW));
     assert_eq!(
