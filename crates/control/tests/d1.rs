@@ -1737,3 +1737,285 @@ fn the_export_is_the_organizations_policy_without_a_version() {
         "no_matching_grant"
     );
 }
+
+#[test]
+fn groups_and_overrides_cannot_carry_a_role_or_a_restriction_past_delegation() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    // A group bound to Admin: Jane (Admin) may neither put Bob in nor take anyone out.
+    call(&mut db, "sue", &Call::AddGroup, r#"{"id": "admins"}"#).unwrap();
+    call(
+        &mut db,
+        "sue",
+        &Call::AddGroupRole("admins".into()),
+        r#"{"id": "admins-admin", "role": "Admin"}"#,
+    )
+    .unwrap();
+    let e = call(
+        &mut db,
+        "jane",
+        &Call::AddGroupMember("admins".into(), "bob".into()),
+        "",
+    )
+    .unwrap_err();
+    assert_eq!(e.body()["error"]["detail"], "role_not_assignable");
+    call(
+        &mut db,
+        "sue",
+        &Call::AddGroupMember("admins".into(), "bob".into()),
+        "",
+    )
+    .unwrap();
+    assert!(
+        decide(
+            &db,
+            "northwind",
+            "bob",
+            "users:manage",
+            "users",
+            None,
+            None,
+            NOW
+        )
+        .0,
+        "Bob is Admin through the group"
+    );
+    let e = call(
+        &mut db,
+        "jane",
+        &Call::RemoveGroupMember("admins".into(), "bob".into()),
+        "",
+    )
+    .unwrap_err();
+    assert_eq!(e.body()["error"]["detail"], "role_not_assignable");
+    let e = call(
+        &mut db,
+        "jane",
+        &Call::RemoveGroupRole("admins".into(), "admins-admin".into()),
+        "",
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "no_matching_grant");
+    call(
+        &mut db,
+        "sue",
+        &Call::RemoveGroupRole("admins".into(), "admins-admin".into()),
+        "",
+    )
+    .unwrap();
+    assert!(
+        !decide(
+            &db,
+            "northwind",
+            "bob",
+            "users:manage",
+            "users",
+            None,
+            None,
+            NOW
+        )
+        .0
+    );
+    // Jane may restrict Alice (Read), not a group, not a service, not everyone.
+    let deny = |target: &str| {
+        format!(
+            r#"{{"id": "d-{}", "effect": "deny", {target}, "permissions": ["workflow:run"], "resource": {{"type": "workflow"}}}}"#,
+            target.len()
+        )
+    };
+    assert!(call(
+        &mut db,
+        "jane",
+        &Call::AddOverride,
+        &deny(r#""user": "alice""#)
+    )
+    .is_ok());
+    call(
+        &mut db,
+        "sue",
+        &Call::AddService,
+        r#"{"id": "bot", "client_id": "svc-bot"}"#,
+    )
+    .unwrap();
+    for target in [
+        r#""group": "admins""#,
+        r#""service": "bot""#,
+        r#""everyone": true"#,
+    ] {
+        assert_eq!(
+            call(&mut db, "jane", &Call::AddOverride, &deny(target))
+                .unwrap_err()
+                .code(),
+            "no_matching_grant",
+            "{target}"
+        );
+    }
+    // An allow on a group that Jane holds the permission of: fine; removing it takes away from
+    // the whole group: not hers.
+    let allow = r#"{"id": "admins-templates", "effect": "allow", "group": "admins", "permissions": ["template:read"], "resource": {"type": "template"}}"#;
+    call(&mut db, "jane", &Call::AddOverride, allow).unwrap();
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::RemoveOverride("admins-templates".into()),
+            ""
+        )
+        .unwrap_err()
+        .code(),
+        "no_matching_grant"
+    );
+    let listed = call(&mut db, "jane", &Call::ListOverrides, "").unwrap();
+    assert!(listed.body["overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["id"] == "admins-templates"));
+    // A service's roles: bound and unbound by whoever may assign them.
+    call(
+        &mut db,
+        "jane",
+        &Call::AddServiceRole("bot".into()),
+        r#"{"id": "bot-read", "role": "Read"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::AddServiceRole("bot".into()),
+            r#"{"role": "Admin"}"#
+        )
+        .unwrap_err()
+        .code(),
+        "no_matching_grant"
+    );
+    call(
+        &mut db,
+        "jane",
+        &Call::RemoveServiceRole("bot".into(), "bot-read".into()),
+        "",
+    )
+    .unwrap();
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::RemoveServiceRole("bot".into(), "bot-read".into()),
+            ""
+        )
+        .unwrap_err()
+        .code(),
+        "unknown_rule"
+    );
+}
+
+#[test]
+fn a_role_for_a_user_is_checked_against_what_the_user_holds_and_kept_as_given() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    // Sue is SuperAdmin: Jane may give her nothing, not even Read.
+    let e = call(
+        &mut db,
+        "jane",
+        &Call::AddUserRole("sue".into()),
+        r#"{"role": "Read"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.body()["error"]["detail"],
+        "target_holds_unassignable_role"
+    );
+    // The binding keeps its id, window and condition.
+    call(&mut db, "jane", &Call::AddUserRole("nina".into()),
+        r#"{"id": "nina-summer", "role": "Read", "not_before": "2026-06-01T00:00:00Z", "not_after": "2026-09-01T00:00:00Z", "when": {"eq": [{"attr": "resource.team"}, "ops"]}}"#).unwrap();
+    let roles = call(&mut db, "jane", &Call::UserRoles("nina".into()), "").unwrap();
+    let ids: Vec<&str> = roles.body["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["nina:None", "nina-summer"], "only Nina's bindings");
+    let summer = &roles.body["roles"][1];
+    assert_eq!(
+        (
+            summer["not_before"].as_str(),
+            summer["when"]["eq"][1].as_str()
+        ),
+        (Some("2026-06-01T00:00:00Z"), Some("ops"))
+    );
+    // A rule of someone else is not hers to remove.
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::RemoveUserRole("nina".into(), "alice:Read".into()),
+            ""
+        )
+        .unwrap_err()
+        .code(),
+        "unknown_rule"
+    );
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::AddUserRole("nobody".into()),
+            r#"{"role": "Read"}"#
+        )
+        .unwrap_err()
+        .code(),
+        "unknown_user"
+    );
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::AddGroupRole("nogroup".into()),
+            r#"{"role": "Read"}"#
+        )
+        .unwrap_err()
+        .code(),
+        "unknown_group"
+    );
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::AddServiceRole("nosvc".into()),
+            r#"{"role": "Read"}"#
+        )
+        .unwrap_err()
+        .code(),
+        "unknown_service"
+    );
+    // Revocation ids: 1 to 256 bytes, no control characters.
+    for bad in [String::new(), "x".repeat(257), "a\\u0001".into()] {
+        let body = format!(r#"{{"jti": "{bad}"}}"#);
+        assert_eq!(
+            call(&mut db, "jane", &Call::Revoke, &body)
+                .unwrap_err()
+                .code(),
+            "invalid_field",
+            "{bad:?}"
+        );
+    }
+    assert!(call(
+        &mut db,
+        "jane",
+        &Call::Revoke,
+        &format!(r#"{{"jti": "{}"}}"#, "x".repeat(256))
+    )
+    .is_ok());
+    // Bodies of these calls: 16 KiB at most.
+    let padded = format!(r#"{{"id": "g2"}}{}"#, " ".repeat(16 * 1024 - 12));
+    assert!(call(&mut db, "jane", &Call::AddGroup, &padded).is_ok());
+    let over = format!(r#"{{"id": "g3"}}{}"#, " ".repeat(16 * 1024 - 11));
+    assert_eq!(
+        call(&mut db, "jane", &Call::AddGroup, &over)
+            .unwrap_err()
+            .code(),
+        "body_too_large"
+    );
+}
