@@ -237,12 +237,11 @@ fn may_touch_override(
     if o.effect == EffectSource::Allow && adding {
         return may_grant(cx, cx.authorizer, &o.permissions);
     }
-    match (
-        &o.user,
-        o.group.is_some() || o.service.is_some() || o.everyone,
-    ) {
-        (Some(u), false) => may_remove_user(cx, org, u)?,
-        _ => may_manage_everyone(cx, org)?,
+    // An override names exactly one target (the compiler refuses any other): a user, or a
+    // group, a service or everyone.
+    match &o.user {
+        Some(u) => may_remove_user(cx, org, u)?,
+        None => may_manage_everyone(cx, org)?,
     }
     if o.effect == EffectSource::Deny && !adding {
         let mut source = cx.rows.source.clone();

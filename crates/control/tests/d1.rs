@@ -2019,3 +2019,249 @@ fn a_role_for_a_user_is_checked_against_what_the_user_holds_and_kept_as_given() 
         "body_too_large"
     );
 }
+
+#[test]
+fn what_a_group_or_an_override_gives_needs_the_actor_to_hold_it() {
+    let mut db = database();
+    import(&mut db, "examples/access-levels.json", "northwind");
+    // Removing Sue's deny on Alice gives Alice settings:manage back: Jane does not hold it.
+    call(&mut db, "sue", &Call::AddOverride,
+        r#"{"id": "alice-no-settings", "effect": "deny", "user": "alice", "permissions": ["settings:manage"], "resource": {}}"#).unwrap();
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::RemoveOverride("alice-no-settings".into()),
+            ""
+        )
+        .unwrap_err()
+        .code(),
+        "no_matching_grant"
+    );
+    // A deny Jane could have made herself, she may remove.
+    call(&mut db, "sue", &Call::AddOverride,
+        r#"{"id": "alice-no-run", "effect": "deny", "user": "alice", "permissions": ["workflow:run"], "resource": {}}"#).unwrap();
+    call(
+        &mut db,
+        "jane",
+        &Call::RemoveOverride("alice-no-run".into()),
+        "",
+    )
+    .unwrap();
+    // Groups without roles but with overrides: joining one gives or takes what they say.
+    call(
+        &mut db,
+        "sue",
+        &Call::AddGroup,
+        r#"{"id": "settings-people"}"#,
+    )
+    .unwrap();
+    call(&mut db, "sue", &Call::AddOverride,
+        r#"{"id": "settings-people-manage", "effect": "allow", "group": "settings-people", "permissions": ["settings:manage"], "resource": {}}"#).unwrap();
+    let e = call(
+        &mut db,
+        "jane",
+        &Call::AddGroupMember("settings-people".into(), "alice".into()),
+        "",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "`jane` may not grant `settings:manage`, which they do not hold"
+    );
+    call(&mut db, "sue", &Call::AddGroup, r#"{"id": "frozen"}"#).unwrap();
+    call(&mut db, "sue", &Call::AddOverride,
+        r#"{"id": "frozen-run", "effect": "deny", "group": "frozen", "permissions": ["workflow:run"], "resource": {}}"#).unwrap();
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::AddGroupMember("frozen".into(), "sue".into()),
+            ""
+        )
+        .unwrap_err()
+        .code(),
+        "no_matching_grant"
+    );
+    call(
+        &mut db,
+        "jane",
+        &Call::AddGroupMember("frozen".into(), "alice".into()),
+        "",
+    )
+    .unwrap();
+    assert!(
+        !decide(
+            &db,
+            "northwind",
+            "alice",
+            "workflow:run",
+            "workflow",
+            None,
+            None,
+            NOW
+        )
+        .0
+    );
+    // Leaving: the reverse.
+    call(
+        &mut db,
+        "sue",
+        &Call::AddGroupMember("settings-people".into(), "alice".into()),
+        "",
+    )
+    .unwrap();
+    call(
+        &mut db,
+        "jane",
+        &Call::RemoveGroupMember("settings-people".into(), "alice".into()),
+        "",
+    )
+    .unwrap();
+    assert_eq!(
+        call(
+            &mut db,
+            "jane",
+            &Call::RemoveGroupMember("frozen".into(), "alice".into()),
+            ""
+        )
+        .unwrap()
+        .status,
+        200
+    );
+    // The groups list shows each group's own roles only.
+    call(
+        &mut db,
+        "sue",
+        &Call::AddGroupRole("frozen".into()),
+        r#"{"id": "frozen-read", "role": "Read"}"#,
+    )
+    .unwrap();
+    let groups = call(&mut db, "jane", &Call::ListGroups, "").unwrap();
+    let roles_of = |id: &str| -> Vec<String> {
+        let g = groups.body["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == id)
+            .unwrap();
+        g["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(roles_of("frozen"), ["frozen-read"]);
+    assert!(roles_of("settings-people").is_empty());
+    // Duplicates: a default's rule id against bindings, a service's client id.
+    call(
+        &mut db,
+        "sue",
+        &Call::AddService,
+        r#"{"id": "bot", "client_id": "svc-bot"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        call(
+            &mut db,
+            "sue",
+            &Call::AddService,
+            r#"{"id": "bot2", "client_id": "svc-bot"}"#
+        )
+        .unwrap_err()
+        .code(),
+        "already_exists"
+    );
+    assert_eq!(
+        call(
+            &mut db,
+            "sue",
+            &Call::AddService,
+            r#"{"id": "bot", "client_id": "svc-bot2"}"#
+        )
+        .unwrap_err()
+        .code(),
+        "already_exists"
+    );
+    assert_eq!(
+        call(
+            &mut db,
+            "sue",
+            &Call::AddDefault,
+            r#"{"id": "alice:Read", "role": "Read"}"#
+        )
+        .unwrap_err()
+        .code(),
+        "already_exists"
+    );
+    call(
+        &mut db,
+        "sue",
+        &Call::AddDefault,
+        r#"{"id": "everyone-reads", "role": "Read"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        call(
+            &mut db,
+            "sue",
+            &Call::AddDefault,
+            r#"{"id": "everyone-reads", "role": "None"}"#
+        )
+        .unwrap_err()
+        .code(),
+        "already_exists"
+    );
+    // A service's roles go with it, and only its own are listed.
+    call(
+        &mut db,
+        "sue",
+        &Call::AddServiceRole("bot".into()),
+        r#"{"id": "bot-write", "role": "Write"}"#,
+    )
+    .unwrap();
+    call(
+        &mut db,
+        "sue",
+        &Call::AddService,
+        r#"{"id": "idle", "client_id": "svc-idle"}"#,
+    )
+    .unwrap();
+    let services = call(&mut db, "jane", &Call::ListServices, "").unwrap();
+    let idle = services.body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "idle")
+        .unwrap()
+        .clone();
+    assert_eq!(idle["roles"], json!([]));
+    assert_eq!(
+        call(&mut db, "jane", &Call::RemoveService("bot".into()), "")
+            .unwrap()
+            .status,
+        200,
+        "Jane may remove Write"
+    );
+    assert!(!load(&db, "northwind")
+        .unwrap()
+        .org()
+        .unwrap()
+        .bindings
+        .iter()
+        .any(|b| b.service.as_deref() == Some("bot")));
+    call(
+        &mut db,
+        "sue",
+        &Call::AddServiceRole("idle".into()),
+        r#"{"id": "idle-admin", "role": "Admin"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        call(&mut db, "jane", &Call::RemoveService("idle".into()), "")
+            .unwrap_err()
+            .code(),
+        "no_matching_grant"
+    );
+}
