@@ -267,18 +267,18 @@ fn not_found(code: &'static str, message: String) -> ControlError {
 }
 
 /// One accepted edit: the change to the source (to compile and publish) and the rows.
-struct Edit<'a> {
-    action: &'static str,
-    target: Option<String>,
-    before: Option<Value>,
-    after: Option<Value>,
-    statements: Vec<Statement>,
-    answer: Value,
-    status: u16,
-    mutate: Box<dyn FnOnce(&mut OrgSource) + 'a>,
+pub(crate) struct Edit<'a> {
+    pub(crate) action: &'static str,
+    pub(crate) target: Option<String>,
+    pub(crate) before: Option<Value>,
+    pub(crate) after: Option<Value>,
+    pub(crate) statements: Vec<Statement>,
+    pub(crate) answer: Value,
+    pub(crate) status: u16,
+    pub(crate) mutate: Box<dyn FnOnce(&mut OrgSource) + 'a>,
 }
 
-fn commit(cx: &Context<'_>, edit: Edit<'_>) -> Result<Outcome, ControlError> {
+pub(crate) fn commit(cx: &Context<'_>, edit: Edit<'_>) -> Result<Outcome, ControlError> {
     let mut source = cx.rows.source.clone();
     if let Some(o) = source.orgs.first_mut() {
         (edit.mutate)(o);

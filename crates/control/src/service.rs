@@ -787,31 +787,27 @@ fn add_user(cx: &Context<'_>, org: &OrgSource, body: &[u8]) -> Result<Outcome, C
         user: Some(user.clone()),
         ..BindingSource::default()
     });
-    let mut source = cx.rows.source.clone();
-    if let Some(o) = source.orgs.first_mut() {
-        o.users.push(new_user.clone());
-        o.bindings.extend(binding.clone());
-    }
-    let policy = compile_one(&source)?;
     let mut statements = store::insert_user(&org.id, &new_user, cx.token.sub(), cx.now)?;
     if let Some(b) = &binding {
         statements.push(store::insert_binding(&org.id, b)?);
     }
-    Ok(Outcome {
-        status: 201,
-        body: json!({ "message": "User added successfully", "userId": user, "accessLevel": level }),
-        change: Some(Change {
-            audit: AuditEntry {
-                actor: cx.token.sub().to_owned(),
-                action: "user.add",
-                target: Some(user.clone()),
-                before: None,
-                after: Some(json!({ "userId": user, "accessLevel": level }).to_string()),
-            },
+    let after = json!({ "userId": user, "accessLevel": level });
+    crate::elements::commit(
+        cx,
+        crate::elements::Edit {
+            action: "user.add",
+            target: Some(user.clone()),
+            before: None,
+            after: Some(after.clone()),
             statements,
-            policy,
-        }),
-    })
+            answer: json!({ "message": "User added successfully", "userId": user, "accessLevel": level }),
+            status: 201,
+            mutate: Box::new(move |o| {
+                o.users.push(new_user);
+                o.bindings.extend(binding);
+            }),
+        },
+    )
 }
 
 /// The body of `PATCH /iam/users/{user}`.
@@ -870,40 +866,36 @@ fn change_user(
         user: Some(user.to_owned()),
         ..BindingSource::default()
     };
-    let mut source = cx.rows.source.clone();
-    if let Some(o) = source.orgs.first_mut() {
-        if let Some(old) = &old {
-            o.bindings.retain(|b| {
-                !(b.user.as_deref() == Some(user)
-                    && &b.role == old
-                    && b.env.is_none()
-                    && b.when.is_none())
-            });
-        }
-        o.bindings.push(binding.clone());
-    }
-    let policy = compile_one(&source)?;
     let mut statements = Vec::new();
     if let Some(old) = &old {
         statements.push(store::delete_access_level(&org.id, user, old));
     }
     statements.push(store::insert_binding(&org.id, &binding)?);
     statements.push(store::touch_user(&org.id, user, cx.token.sub(), cx.now));
-    Ok(Outcome {
-        status: 200,
-        body: json!({ "message": "User updated successfully", "userId": user, "accessLevel": level }),
-        change: Some(Change {
-            audit: AuditEntry {
-                actor: cx.token.sub().to_owned(),
-                action: "user.change",
-                target: Some(user.to_owned()),
-                before: Some(before.to_string()),
-                after: Some(json!({ "userId": user, "accessLevel": level }).to_string()),
-            },
+    let who = user.to_owned();
+    crate::elements::commit(
+        cx,
+        crate::elements::Edit {
+            action: "user.change",
+            target: Some(user.to_owned()),
+            before: Some(before),
+            after: Some(json!({ "userId": user, "accessLevel": level })),
             statements,
-            policy,
-        }),
-    })
+            answer: json!({ "message": "User updated successfully", "userId": user, "accessLevel": level }),
+            status: 200,
+            mutate: Box::new(move |o| {
+                if let Some(old) = &old {
+                    o.bindings.retain(|b| {
+                        !(b.user.as_deref() == Some(who.as_str())
+                            && &b.role == old
+                            && b.env.is_none()
+                            && b.when.is_none())
+                    });
+                }
+                o.bindings.push(binding);
+            }),
+        },
+    )
 }
 
 fn remove_user(cx: &Context<'_>, org: &OrgSource, user: &str) -> Result<Outcome, ControlError> {
@@ -920,29 +912,27 @@ fn remove_user(cx: &Context<'_>, org: &OrgSource, user: &str) -> Result<Outcome,
     // every environment the binding reaches.
     crate::elements::may_remove_user(cx, org, user)?;
     let before = user_view(cx.rows, u);
-    let mut source = cx.rows.source.clone();
-    if let Some(o) = source.orgs.first_mut() {
-        o.users.retain(|x| x.id != user);
-        o.bindings.retain(|b| b.user.as_deref() != Some(user));
-        o.overrides.retain(|x| x.user.as_deref() != Some(user));
-        crate::elements::revoke_in_source(o, user.to_owned(), cx.now);
-    }
-    let policy = compile_one(&source)?;
-    Ok(Outcome {
-        status: 200,
-        body: json!({ "message": "User removed successfully", "userId": user }),
-        change: Some(Change {
-            audit: AuditEntry {
-                actor: cx.token.sub().to_owned(),
-                action: "user.remove",
-                target: Some(user.to_owned()),
-                before: Some(before.to_string()),
-                after: None,
-            },
+    let (who, now) = (user.to_owned(), cx.now);
+    crate::elements::commit(
+        cx,
+        crate::elements::Edit {
+            action: "user.remove",
+            target: Some(user.to_owned()),
+            before: Some(before),
+            after: None,
             statements: store::delete_user(&org.id, user, cx.now),
-            policy,
-        }),
-    })
+            answer: json!({ "message": "User removed successfully", "userId": user }),
+            status: 200,
+            mutate: Box::new(move |o| {
+                o.users.retain(|x| x.id != who);
+                o.bindings
+                    .retain(|b| b.user.as_deref() != Some(who.as_str()));
+                o.overrides
+                    .retain(|x| x.user.as_deref() != Some(who.as_str()));
+                crate::elements::revoke_in_source(o, who, now);
+            }),
+        },
+    )
 }
 
 /// `PUT /iam/import`: the statements that replace the organization `org` with the one
